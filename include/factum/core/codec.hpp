@@ -1,0 +1,165 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include <factum/core/event.hpp>
+#include <factum/core/result.hpp>
+
+namespace factum {
+
+/// A stored event type's identity: its stable name and its schema version.
+struct event_info {
+  std::string_view name;
+  std::uint32_t version = 1;
+};
+
+/// A tag used to look up `factum_event_info` by argument-dependent lookup.
+template <class T>
+struct type_tag {};
+
+/// Registers an event struct in one line, in the struct's own namespace:
+/// its stable stored name, its schema version, and the fields that make up
+/// its JSON.
+/// ```
+/// namespace bank {
+/// struct money_deposited { std::int64_t amount; };
+/// FACTUM_EVENT(money_deposited, "MoneyDeposited", 1, amount)
+/// }
+/// ```
+/// The name is written to disk and must never change (rename with an
+/// upcaster, not here). For a struct with its own `to_json`/`from_json` or no
+/// fields, use `FACTUM_EVENT_NAME(type, "Name", version)`.
+#define FACTUM_EVENT(Type, Name, Version, ...)          \
+  NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Type, __VA_ARGS__) \
+  FACTUM_EVENT_NAME(Type, Name, Version)
+
+/// Names an event type whose JSON mapping the user writes (see FACTUM_EVENT).
+#define FACTUM_EVENT_NAME(Type, Name, Version)                       \
+  [[maybe_unused]] constexpr ::factum::event_info factum_event_info( \
+      ::factum::type_tag<Type>) noexcept {                           \
+    return {Name, Version};                                          \
+  }
+
+/// A type registered with FACTUM_EVENT: it has a name and maps to and from JSON.
+template <class T>
+concept registered_event = requires {
+  { factum_event_info(type_tag<T>{}) } -> std::same_as<event_info>;
+}
+&&requires(const T& t, json& j) {
+  {j = t};
+  { j.get<T>() } -> std::same_as<T>;
+};
+
+/// The registered name and schema version of `T`.
+template <registered_event T>
+[[nodiscard]] constexpr event_info info_of() noexcept {
+  return factum_event_info(type_tag<T>{});
+}
+
+template <class Variant>
+class codec;
+
+/// Maps a variant of registered event types to stored events and back.
+///
+/// It is the type registry of one aggregate or subscriber: the names and
+/// versions come from FACTUM_EVENT, so nothing is registered at run time and
+/// no registry is global.
+/// ```
+/// using event = std::variant<account_opened, money_deposited>;
+/// factum::codec<event> codec;
+/// factum::event_data d = codec.encode(money_deposited{100});
+/// factum::result<event> e = codec.decode(recorded);  // unknown_event_type, decode_failed
+/// ```
+template <class... Es>
+class codec<std::variant<Es...>> {
+  static_assert(sizeof...(Es) > 0, "a codec needs at least one event type");
+  static_assert((registered_event<Es> && ...),
+                "every alternative of the event variant must be registered with FACTUM_EVENT "
+                "(a name, a schema version and a JSON mapping)");
+
+ public:
+  using event = std::variant<Es...>;
+
+  /// The registered names, in variant order.
+  [[nodiscard]] static constexpr std::array<event_info, sizeof...(Es)> types() noexcept {
+    return {info_of<Es>()...};
+  }
+
+  /// Whether `type` is one of this codec's names.
+  [[nodiscard]] static constexpr bool knows(std::string_view type) noexcept {
+    for (const auto& t : types())
+      if (t.name == type) return true;
+    return false;
+  }
+
+  /// The event as an `event_data` with a fresh UUIDv7 id.
+  template <class E>
+  requires(std::is_same_v<std::remove_cvref_t<E>, Es> || ...) [[nodiscard]] static event_data
+      encode(const E& e, factum::metadata meta = {}) {
+    event_data d;
+    d.type = std::string(info_of<E>().name);
+    d.schema_version = info_of<E>().version;
+    d.data = e;
+    d.metadata = std::move(meta);
+    return d;
+  }
+  [[nodiscard]] static event_data encode(const event& e, factum::metadata meta = {}) {
+    return std::visit([&](const auto& alt) { return encode(alt, std::move(meta)); }, e);
+  }
+
+  /// The C++ event of a stored one; `errc::unknown_event_type` for a name
+  /// this codec does not know, `errc::decode_failed` when the JSON does not fit
+  /// (both name the event's global position).
+  [[nodiscard]] static result<event> decode(const recorded_event& r) {
+    return decode(r.type, r.schema_version, r.data, r.global_position);
+  }
+
+  [[nodiscard]] static result<event> decode(std::string_view type, std::uint32_t schema_version,
+                                            const json& data, std::uint64_t global_position = 0) {
+    error unknown{errc::unknown_event_type, where(type, global_position)};
+    if (global_position != 0) unknown.position = global_position;
+    result<event> out{std::move(unknown)};
+    (try_decode<Es>(type, schema_version, data, global_position, out) || ...);
+    return out;
+  }
+
+ private:
+  static std::string where(std::string_view type, std::uint64_t pos) {
+    std::string s = "type '" + std::string(type) + "'";
+    if (pos != 0) s += " at global position " + std::to_string(pos);
+    return s;
+  }
+
+  template <class E>
+  static bool try_decode(std::string_view type, std::uint32_t schema_version, const json& data,
+                         std::uint64_t pos, result<event>& out) {
+    constexpr event_info info = info_of<E>();
+    if (type != info.name) return false;
+    if (schema_version != info.version) {
+      error e{errc::decode_failed, where(type, pos) + ": stored schema version " +
+                                       std::to_string(schema_version) + ", this build knows " +
+                                       std::to_string(info.version) + " and no upcaster"};
+      if (pos != 0) e.position = pos;
+      out = std::move(e);
+      return true;
+    }
+    try {
+      out = event{std::in_place_type<E>, data.get<E>()};
+    } catch (const json::exception& ex) {
+      error e{errc::decode_failed, where(type, pos) + ": " + ex.what()};
+      if (pos != 0) e.position = pos;
+      out = std::move(e);
+    }
+    return true;
+  }
+};
+
+}  // namespace factum

@@ -1,0 +1,5 @@
+#pragma once
+
+/// Everything of factum's header-only part.
+#include <factum/domain.hpp>
+#include <factum/store.hpp>

@@ -1,0 +1,134 @@
+#pragma once
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace factum {
+namespace detail {
+
+inline result<void> check_writes(std::span<const stream_write> writes) {
+  if (writes.empty()) return error{errc::invalid_argument, "an append names no stream"};
+  std::unordered_set<std::string_view> streams;
+  std::unordered_set<event_id> ids;
+  for (const auto& w : writes) {
+    if (auto ok = w.stream.validate(); !ok) return ok;
+    if (!streams.insert(w.stream.view()).second)
+      return error{errc::invalid_argument,
+                   "stream '" + w.stream.str() + "' appears twice in one append"};
+    if (w.events.empty())
+      return error{errc::invalid_argument, "no events for stream '" + w.stream.str() + "'"};
+    for (const auto& e : w.events) {
+      if (e.type.empty())
+        return error{errc::invalid_argument, "an event for '" + w.stream.str() + "' has no type"};
+      if (e.id.is_nil())
+        return error{errc::invalid_argument, "an event for '" + w.stream.str() + "' has a nil id"};
+      if (!ids.insert(e.id).second)
+        return error{errc::invalid_argument,
+                     "event id " + e.id.to_string() + " appears twice in one append"};
+    }
+  }
+  return {};
+}
+
+/// The conflict error every backend returns for a wrong expected version.
+inline error conflict_error(const stream_id& stream, expected_version expected,
+                            std::uint64_t actual) {
+  error e{errc::concurrency_conflict, "stream '" + stream.str() + "' expected " +
+                                          expected.to_string() + ", actual " +
+                                          std::to_string(actual)};
+  e.conflict = conflict_detail{stream.str(), expected.to_string(), actual};
+  return e;
+}
+
+/// Decides a replayed append, once some of its event ids are found stored.
+///
+/// It is "already appended" only when every event of every write is stored,
+/// in that write's stream, at consecutive versions, with the same type,
+/// schema version and data; anything else is `errc::event_id_conflict`.
+/// `lookup(event_id)` returns `result<std::optional<recorded_event>>`.
+template <class Lookup>
+result<append_result> replay(std::span<const stream_write> writes, Lookup&& lookup) {
+  append_result out;
+  out.already_appended = true;
+  out.first_position = std::numeric_limits<std::uint64_t>::max();
+  for (const auto& w : writes) {
+    stream_range range{w.stream, 0, 0};
+    for (std::size_t i = 0; i < w.events.size(); ++i) {
+      const event_data& e = w.events[i];
+      auto found = lookup(e.id);
+      if (!found) return std::move(found).error();
+      const std::string id = e.id.to_string();
+      if (!*found)
+        return error{errc::event_id_conflict,
+                     "event " + id + " for stream '" + w.stream.str() +
+                         "' is not stored, but other events of the same append are"};
+      const recorded_event& s = **found;
+      if (s.stream != w.stream)
+        return error{errc::event_id_conflict, "event " + id + " is stored in stream '" +
+                                                  s.stream.str() + "', not '" + w.stream.str() +
+                                                  "'"};
+      if (s.type != e.type || s.schema_version != e.schema_version || s.data != e.data)
+        return error{errc::event_id_conflict,
+                     "event " + id + " is stored in stream '" + w.stream.str() + "' at version " +
+                         std::to_string(s.version) + " with other content"};
+      if (i > 0 && s.version != range.last_version + 1)
+        return error{errc::event_id_conflict, "events of the append are stored in stream '" +
+                                                  w.stream.str() + "' in another order"};
+      if (i == 0) range.first_version = s.version;
+      range.last_version = s.version;
+      out.first_position = std::min(out.first_position, s.global_position);
+      out.last_position = std::max(out.last_position, s.global_position);
+    }
+    out.streams.push_back(std::move(range));
+  }
+  return out;
+}
+
+}  // namespace detail
+
+inline result<append_result> event_store::append(std::span<const stream_write> writes,
+                                                 const append_options& options) {
+  if (auto ok = detail::check_writes(writes); !ok) return std::move(ok).error();
+  return do_append(writes, options);
+}
+
+inline result<append_result> event_store::append(stream_id stream, expected_version expected,
+                                                 std::vector<event_data> events,
+                                                 const append_options& options) {
+  const stream_write w{std::move(stream), expected, std::move(events)};
+  return append(std::span<const stream_write>(&w, 1), options);
+}
+
+inline result<std::vector<recorded_event>> event_store::read_stream(const stream_id& stream,
+                                                                    std::uint64_t from_version,
+                                                                    std::size_t limit) {
+  if (auto ok = stream.validate(); !ok) return std::move(ok).error();
+  if (limit == 0) return std::vector<recorded_event>{};
+  return do_read_stream(stream, std::max<std::uint64_t>(from_version, 1), limit);
+}
+
+inline result<std::vector<recorded_event>> event_store::read_all(position after, std::size_t limit,
+                                                                 const type_filter& types) {
+  if (limit == 0) return std::vector<recorded_event>{};
+  return do_read_all(after, limit, types);
+}
+
+inline result<std::uint64_t> event_store::stream_version(const stream_id& stream) {
+  if (auto ok = stream.validate(); !ok) return std::move(ok).error();
+  return do_stream_version(stream);
+}
+
+inline result<void> event_store::save_snapshot(const snapshot& s) {
+  if (auto ok = s.stream.validate(); !ok) return ok;
+  if (s.version == 0) return error{errc::invalid_argument, "a snapshot needs a version >= 1"};
+  return do_save_snapshot(s);
+}
+
+inline result<std::optional<snapshot>> event_store::load_snapshot(const stream_id& stream,
+                                                                  std::uint32_t schema_version,
+                                                                  std::uint64_t max_version) {
+  if (auto ok = stream.validate(); !ok) return std::move(ok).error();
+  return do_load_snapshot(stream, schema_version, max_version);
+}
+
+}  // namespace factum

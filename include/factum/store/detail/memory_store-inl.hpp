@@ -1,0 +1,166 @@
+#pragma once
+
+#include <algorithm>
+#include <mutex>
+
+namespace factum {
+
+inline std::uint64_t memory_store::version_of(const stream_id& stream) const {
+  const auto it = streams_.find(stream);
+  return it == streams_.end() ? 0 : it->second.size();
+}
+
+inline result<append_result> memory_store::do_append(std::span<const stream_write> writes,
+                                                     const append_options& options) {
+  std::unique_lock lock(mutex_);
+  if (options.command) {
+    if (const auto it = commands_.find(*options.command); it != commands_.end()) {
+      append_result again = it->second;
+      again.already_appended = true;
+      return again;
+    }
+  }
+  const bool replayed = std::any_of(writes.begin(), writes.end(), [&](const stream_write& w) {
+    return std::any_of(w.events.begin(), w.events.end(),
+                       [&](const event_data& e) { return ids_.contains(e.id); });
+  });
+  if (replayed)
+    return detail::replay(writes, [&](const event_id& id) -> result<std::optional<recorded_event>> {
+      const auto it = ids_.find(id);
+      if (it == ids_.end()) return std::optional<recorded_event>{};
+      return std::optional<recorded_event>{log_[it->second - 1]};
+    });
+
+  for (const auto& w : writes)
+    if (const auto actual = version_of(w.stream); !w.expected.matches(actual))
+      return detail::conflict_error(w.stream, w.expected, actual);
+
+  append_result out;
+  out.first_position = log_.size() + 1;
+  const timestamp now = std::chrono::system_clock::now();
+  for (const auto& w : writes) {
+    auto& versions = streams_[w.stream];
+    out.streams.push_back({w.stream, versions.size() + 1, versions.size() + w.events.size()});
+    for (const auto& e : w.events) {
+      const std::uint64_t global = log_.size() + 1;
+      versions.push_back(global);
+      ids_.emplace(e.id, global);
+      log_.push_back(recorded_event{w.stream, versions.size(), global, position::at(global), e.id,
+                                    e.type, e.schema_version, e.data, e.metadata, now});
+    }
+  }
+  out.last_position = log_.size();
+  if (options.command) commands_.emplace(*options.command, out);
+  return out;
+}
+
+inline result<std::vector<recorded_event>> memory_store::do_read_stream(const stream_id& stream,
+                                                                        std::uint64_t from_version,
+                                                                        std::size_t limit) {
+  std::shared_lock lock(mutex_);
+  std::vector<recorded_event> out;
+  const auto it = streams_.find(stream);
+  if (it == streams_.end()) return out;
+  const auto& versions = it->second;
+  for (std::uint64_t v = from_version; v <= versions.size() && out.size() < limit; ++v)
+    out.push_back(log_[versions[v - 1] - 1]);
+  return out;
+}
+
+inline result<std::vector<recorded_event>> memory_store::do_read_all(position after,
+                                                                     std::size_t limit,
+                                                                     const type_filter& types) {
+  std::shared_lock lock(mutex_);
+  std::vector<recorded_event> out;
+  for (std::uint64_t p = after.global() + 1; p <= log_.size() && out.size() < limit; ++p) {
+    const recorded_event& e = log_[p - 1];
+    if (types.empty() || std::find(types.begin(), types.end(), e.type) != types.end())
+      out.push_back(e);
+  }
+  return out;
+}
+
+inline result<std::uint64_t> memory_store::do_stream_version(const stream_id& stream) {
+  std::shared_lock lock(mutex_);
+  return version_of(stream);
+}
+
+inline result<position> memory_store::head() {
+  std::shared_lock lock(mutex_);
+  return position::at(log_.size());
+}
+
+inline result<void> memory_store::do_save_snapshot(const snapshot& s) {
+  std::unique_lock lock(mutex_);
+  snapshots_.insert_or_assign({s.stream, s.version}, s);
+  return {};
+}
+
+inline result<std::optional<snapshot>> memory_store::do_load_snapshot(const stream_id& stream,
+                                                                      std::uint32_t schema_version,
+                                                                      std::uint64_t max_version) {
+  std::shared_lock lock(mutex_);
+  // Newest first: walk back from the first key above (stream, max_version).
+  auto it = snapshots_.upper_bound({stream, max_version});
+  while (it != snapshots_.begin()) {
+    --it;
+    if (it->first.first != stream) break;
+    if (it->second.schema_version == schema_version) return std::optional<snapshot>{it->second};
+  }
+  return std::optional<snapshot>{};
+}
+
+inline result<void> memory_store::save_checkpoint(std::string_view subscriber, const position& p) {
+  std::unique_lock lock(mutex_);
+  checkpoints_.insert_or_assign(std::string(subscriber), p);
+  return {};
+}
+
+inline result<std::optional<position>> memory_store::load_checkpoint(std::string_view subscriber) {
+  std::shared_lock lock(mutex_);
+  const auto it = checkpoints_.find(subscriber);
+  if (it == checkpoints_.end()) return std::optional<position>{};
+  return std::optional<position>{it->second};
+}
+
+inline result<std::vector<std::pair<std::string, position>>> memory_store::checkpoints() {
+  std::shared_lock lock(mutex_);
+  return std::vector<std::pair<std::string, position>>(checkpoints_.begin(), checkpoints_.end());
+}
+
+inline result<std::optional<append_result>> memory_store::load_command(command_id id) {
+  std::shared_lock lock(mutex_);
+  const auto it = commands_.find(id);
+  if (it == commands_.end()) return std::optional<append_result>{};
+  return std::optional<append_result>{it->second};
+}
+
+inline result<std::uint64_t> memory_store::add_dead_letter(const dead_letter& letter) {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t p = letter.event.global_position;
+  if (p == 0 || p > log_.size() || log_[p - 1].id != letter.event.id)
+    return error{errc::not_found, "the dead letter's event is not stored (global position " +
+                                      std::to_string(p) + ")"};
+  dead_letter stored = letter;
+  stored.id = next_dead_letter_++;
+  stored.event = log_[p - 1];
+  dead_letters_.emplace(stored.id, std::move(stored));
+  return dead_letters_.rbegin()->first;
+}
+
+inline result<std::vector<dead_letter>> memory_store::dead_letters(std::string_view subscriber) {
+  std::shared_lock lock(mutex_);
+  std::vector<dead_letter> out;
+  for (const auto& [id, letter] : dead_letters_)
+    if (subscriber.empty() || letter.subscriber == subscriber) out.push_back(letter);
+  return out;
+}
+
+inline result<void> memory_store::remove_dead_letter(std::uint64_t id) {
+  std::unique_lock lock(mutex_);
+  if (dead_letters_.erase(id) == 0)
+    return error{errc::not_found, "no dead letter " + std::to_string(id)};
+  return {};
+}
+
+}  // namespace factum

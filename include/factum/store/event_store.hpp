@@ -1,0 +1,178 @@
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <factum/core/event.hpp>
+#include <factum/core/result.hpp>
+
+namespace factum {
+
+/// Events for one stream in an append, with the version the writer expects.
+struct stream_write {
+  factum::stream_id stream;
+  expected_version expected = expected_version::any();
+  std::vector<event_data> events;
+};
+
+/// The versions one append wrote to one stream (inclusive).
+struct stream_range {
+  factum::stream_id stream;
+  std::uint64_t first_version = 0;
+  std::uint64_t last_version = 0;
+
+  friend bool operator==(const stream_range&, const stream_range&) = default;
+};
+
+/// What an append stored.
+///
+/// `already_appended` is true when the call was a replay of one that had
+/// been stored before (same event ids, or the same command id): nothing was
+/// written and the ranges and positions are the original ones.
+struct append_result {
+  std::vector<stream_range> streams;  ///< one per `stream_write`, in request order
+  std::uint64_t first_position = 0;   ///< global position of the first event
+  std::uint64_t last_position = 0;    ///< global position of the last event
+  bool already_appended = false;
+
+  friend bool operator==(const append_result&, const append_result&) = default;
+};
+
+/// Options of one append.
+struct append_options {
+  /// When set, the store records command id -> this append's result in the
+  /// same transaction as the events; appending again with the same command id
+  /// returns the recorded result with `already_appended` and writes nothing.
+  std::optional<command_id> command;
+};
+
+/// An aggregate's saved state at a stream version.
+///
+/// `schema_version` is the version of the state's layout: a loader asks for
+/// the version it understands, so snapshots of an older layout are ignored.
+struct snapshot {
+  factum::stream_id stream;
+  std::uint64_t version = 0;
+  std::uint32_t schema_version = 1;
+  std::string state;  ///< encoded by the aggregate (JSON text by default)
+  timestamp taken_at{};
+
+  friend bool operator==(const snapshot&, const snapshot&) = default;
+};
+
+/// An event a subscriber gave up on, with why and how often it tried.
+struct dead_letter {
+  std::uint64_t id = 0;  ///< assigned by the store
+  std::string subscriber;
+  recorded_event event;
+  std::string error;
+  std::uint32_t attempts = 0;
+  timestamp failed_at{};
+};
+
+/// Names of event types to read; empty means every type.
+using type_filter = std::vector<std::string>;
+
+/// The event store adapter: the one interface every backend implements.
+///
+/// Guarantees, tested for every backend by the conformance suite
+/// (tests/store/conformance.hpp):
+/// - an append is atomic over all its streams: all events land, or none;
+/// - a wrong expected version fails with `errc::concurrency_conflict` and an
+///   `error::conflict` naming the stream, the expected and the actual version;
+/// - appends are idempotent by event id: a replayed batch returns
+///   `already_appended` with the original versions; the same ids with other
+///   content or in another stream fail with `errc::event_id_conflict`;
+/// - stream versions start at 1 and are dense; global positions start at 1,
+///   are gapless and strictly increasing in commit order;
+/// - stored data that does not parse fails the read with
+///   `errc::malformed_event` naming the position.
+///
+/// All functions are safe to call from several threads at once.
+/// ```
+/// factum::memory_store store;
+/// auto r = store.append("account-1", factum::expected_version::no_stream(),
+///                       {codec.encode(account_opened{"ann"})});
+/// auto events = store.read_stream("account-1");
+/// ```
+class event_store {
+ public:
+  static constexpr std::size_t no_limit = std::numeric_limits<std::size_t>::max();
+
+  virtual ~event_store() = default;
+
+  /// Appends atomically to one or several distinct streams.
+  result<append_result> append(std::span<const stream_write> writes,
+                               const append_options& options = {});
+  /// Appends to one stream.
+  result<append_result> append(stream_id stream, expected_version expected,
+                               std::vector<event_data> events, const append_options& options = {});
+
+  /// The stream's events with version >= `from_version`, at most `limit`.
+  [[nodiscard]] result<std::vector<recorded_event>> read_stream(const stream_id& stream,
+                                                                std::uint64_t from_version = 1,
+                                                                std::size_t limit = no_limit);
+  /// Events of the global log strictly after `after`, in order, at most
+  /// `limit`, only of the given types when `types` is not empty.
+  [[nodiscard]] result<std::vector<recorded_event>> read_all(position after = position::start(),
+                                                             std::size_t limit = no_limit,
+                                                             const type_filter& types = {});
+  /// The stream's version: its last event's version, 0 when it has none.
+  [[nodiscard]] result<std::uint64_t> stream_version(const stream_id& stream);
+  /// The position of the last committed event (`position::start()` when empty).
+  [[nodiscard]] virtual result<position> head() = 0;
+
+  /// Saves a snapshot, replacing one of the same stream and version.
+  result<void> save_snapshot(const snapshot& s);
+  /// The newest snapshot of `stream` at or below `max_version` with exactly
+  /// `schema_version`; nullopt when there is none.
+  [[nodiscard]] result<std::optional<snapshot>> load_snapshot(
+      const stream_id& stream, std::uint32_t schema_version,
+      std::uint64_t max_version = std::numeric_limits<std::uint64_t>::max());
+
+  /// Stores a subscriber's position (after the events it handled).
+  virtual result<void> save_checkpoint(std::string_view subscriber, const position& p) = 0;
+  /// A subscriber's stored position; nullopt when it never saved one.
+  [[nodiscard]] virtual result<std::optional<position>> load_checkpoint(
+      std::string_view subscriber) = 0;
+  /// Every subscriber's stored position, by name.
+  [[nodiscard]] virtual result<std::vector<std::pair<std::string, position>>> checkpoints() = 0;
+
+  /// The result recorded for a command id by `append_options::command`.
+  [[nodiscard]] virtual result<std::optional<append_result>> load_command(command_id id) = 0;
+
+  /// Stores a dead letter and returns its id. Its `event` must be a stored one.
+  virtual result<std::uint64_t> add_dead_letter(const dead_letter& letter) = 0;
+  /// Dead letters in the order they were added, of one subscriber or all.
+  [[nodiscard]] virtual result<std::vector<dead_letter>> dead_letters(
+      std::string_view subscriber = {}) = 0;
+  /// Deletes one; `errc::not_found` when there is no such id.
+  virtual result<void> remove_dead_letter(std::uint64_t id) = 0;
+
+ protected:
+  // Backends implement these; the public functions above check arguments
+  // first (stream ids, empty batches, duplicate ids), so backends see only
+  // well-formed requests.
+  virtual result<append_result> do_append(std::span<const stream_write> writes,
+                                          const append_options& options) = 0;
+  virtual result<std::vector<recorded_event>> do_read_stream(const stream_id& stream,
+                                                             std::uint64_t from_version,
+                                                             std::size_t limit) = 0;
+  virtual result<std::vector<recorded_event>> do_read_all(position after, std::size_t limit,
+                                                          const type_filter& types) = 0;
+  virtual result<std::uint64_t> do_stream_version(const stream_id& stream) = 0;
+  virtual result<void> do_save_snapshot(const snapshot& s) = 0;
+  virtual result<std::optional<snapshot>> do_load_snapshot(const stream_id& stream,
+                                                           std::uint32_t schema_version,
+                                                           std::uint64_t max_version) = 0;
+};
+
+}  // namespace factum
+
+#include <factum/store/detail/event_store-inl.hpp>

@@ -1,0 +1,546 @@
+#pragma once
+
+// The store conformance suite: one set of test cases that every backend
+// instantiates with FACTUM_STORE_CONFORMANCE("name", fixture). A fixture is
+// default-constructible and has a member `store` (a factum::event_store).
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <factum/store.hpp>
+
+#include "../support/events.hpp"
+
+namespace factum_test::conformance {
+
+using namespace factum;
+
+inline std::vector<event_data> deposits(std::initializer_list<std::int64_t> amounts) {
+  std::vector<event_data> out;
+  for (auto a : amounts)
+    out.push_back(deposit(a));
+  return out;
+}
+
+inline std::uint64_t head_of(event_store& s) {
+  return s.head().value().global();
+}
+
+template <class F>
+void append_to_new_stream() {
+  F f;
+  auto& s = f.store;
+  auto opened = account_codec::encode(account_opened{"ann", 10});
+  opened.metadata.correlation_id = uuid::v7();
+  opened.metadata.causation_id = uuid::v4();
+  opened.metadata.created_at = timestamp{std::chrono::nanoseconds{1'700'000'000'123'456'789}};
+  opened.metadata.user = {{"user", "ann"}, {"tenant", "t1"}};
+  std::vector<event_data> batch{opened, deposit(5), deposit(7)};
+
+  auto r = s.append("account-1", expected_version::no_stream(), batch);
+  REQUIRE(r);
+  CHECK_FALSE(r->already_appended);
+  REQUIRE(r->streams.size() == 1);
+  CHECK(r->streams[0] == stream_range{"account-1", 1, 3});
+  CHECK(r->first_position == 1);
+  CHECK(r->last_position == 3);
+
+  auto events = s.read_stream("account-1").value();
+  REQUIRE(events.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(events[i].stream == stream_id{"account-1"});
+    CHECK(events[i].version == i + 1);
+    CHECK(events[i].global_position == i + 1);
+    CHECK(events[i].pos == position::at(i + 1));
+    CHECK(events[i].id == batch[i].id);
+    CHECK(events[i].type == batch[i].type);
+    CHECK(events[i].schema_version == batch[i].schema_version);
+    CHECK(events[i].data == batch[i].data);
+    CHECK(events[i].recorded_at.time_since_epoch().count() > 0);
+  }
+  CHECK(events[0].metadata == opened.metadata);
+  CHECK(account_codec::decode(events[0]).value() == account_event{account_opened{"ann", 10}});
+  CHECK(s.stream_version("account-1").value() == 3);
+  CHECK(s.stream_version("account-2").value() == 0);
+  CHECK(s.head().value() == position::at(3));
+}
+
+template <class F>
+void expected_versions() {
+  F f;
+  auto& s = f.store;
+  // any: on a new and on an existing stream
+  REQUIRE(s.append("a-1", expected_version::any(), deposits({1})));
+  REQUIRE(s.append("a-1", expected_version::any(), deposits({2})));
+  // stream_exists
+  REQUIRE(s.append("a-1", expected_version::stream_exists(), deposits({3})));
+  auto missing = s.append("a-2", expected_version::stream_exists(), deposits({1}));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code() == errc::concurrency_conflict);
+  REQUIRE(missing.error().conflict);
+  CHECK(missing.error().conflict->stream == "a-2");
+  CHECK(missing.error().conflict->expected == "stream_exists");
+  CHECK(missing.error().conflict->actual == 0);
+  // no_stream on an existing stream
+  auto exists = s.append("a-1", expected_version::no_stream(), deposits({1}));
+  REQUIRE_FALSE(exists);
+  CHECK(exists.error().code() == errc::concurrency_conflict);
+  CHECK(exists.error().conflict->expected == "no_stream");
+  CHECK(exists.error().conflict->actual == 3);
+  // exact
+  REQUIRE(s.append("a-1", expected_version::exact(3), deposits({4})));
+  auto stale = s.append("a-1", expected_version::exact(3), deposits({5}));
+  REQUIRE_FALSE(stale);
+  CHECK(stale.error().code() == errc::concurrency_conflict);
+  CHECK(stale.error().conflict->stream == "a-1");
+  CHECK(stale.error().conflict->expected == "3");
+  CHECK(stale.error().conflict->actual == 4);
+  CHECK(stale.error().message().find("a-1") != std::string::npos);
+  // exact 0 is a new stream
+  REQUIRE(s.append("a-3", expected_version::exact(0), deposits({1})));
+  CHECK(s.stream_version("a-1").value() == 4);
+  CHECK(head_of(s) == 5);
+}
+
+template <class F>
+void conflict_writes_nothing() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1, 2})));
+  const std::vector<stream_write> writes{
+      {"a-2", expected_version::no_stream(), deposits({10, 11})},
+      {"a-1", expected_version::exact(1), deposits({3})},  // wrong: a-1 is at 2
+  };
+  auto r = s.append(writes);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == errc::concurrency_conflict);
+  CHECK(r.error().conflict->stream == "a-1");
+  CHECK(s.stream_version("a-2").value() == 0);
+  CHECK(s.read_stream("a-2").value().empty());
+  CHECK(head_of(s) == 2);
+  // positions stay gapless after a failed append
+  auto next = s.append("a-3", expected_version::any(), deposits({1}));
+  REQUIRE(next);
+  CHECK(next->first_position == 3);
+}
+
+template <class F>
+void multi_stream_append() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1})));
+  const std::vector<stream_write> writes{
+      {"a-1", expected_version::exact(1), deposits({2, 3})},
+      {"a-2", expected_version::no_stream(), deposits({4})},
+      {"a-3", expected_version::any(), deposits({5, 6, 7})},
+  };
+  auto r = s.append(writes);
+  REQUIRE(r);
+  REQUIRE(r->streams.size() == 3);
+  CHECK(r->streams[0] == stream_range{"a-1", 2, 3});
+  CHECK(r->streams[1] == stream_range{"a-2", 1, 1});
+  CHECK(r->streams[2] == stream_range{"a-3", 1, 3});
+  CHECK(r->first_position == 2);
+  CHECK(r->last_position == 7);
+  auto all = s.read_all().value();
+  REQUIRE(all.size() == 7);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    CHECK(all[i].global_position == i + 1);
+  CHECK(all[1].stream == stream_id{"a-1"});
+  CHECK(all[3].stream == stream_id{"a-2"});
+  CHECK(all[6].stream == stream_id{"a-3"});
+  CHECK(all[6].version == 3);
+}
+
+template <class F>
+void idempotent_by_event_id() {
+  F f;
+  auto& s = f.store;
+  const auto batch = deposits({1, 2, 3});
+  auto first = s.append("a-1", expected_version::no_stream(), batch);
+  REQUIRE(first);
+  REQUIRE(s.append("a-1", expected_version::any(), deposits({4})));
+  // The same batch again, whatever expected version it carries.
+  for (auto ev :
+       {expected_version::no_stream(), expected_version::exact(0), expected_version::any(),
+        expected_version::stream_exists(), expected_version::exact(17)}) {
+    auto again = s.append("a-1", ev, batch);
+    REQUIRE(again);
+    CHECK(again->already_appended);
+    CHECK(again->streams == first->streams);
+    CHECK(again->first_position == first->first_position);
+    CHECK(again->last_position == first->last_position);
+  }
+  CHECK(s.stream_version("a-1").value() == 4);
+  CHECK(head_of(s) == 4);
+
+  // A multi-stream batch replays as a whole too.
+  const std::vector<stream_write> writes{{"b-1", expected_version::no_stream(), deposits({1})},
+                                         {"b-2", expected_version::no_stream(), deposits({2})}};
+  auto multi = s.append(writes);
+  REQUIRE(multi);
+  auto multi_again = s.append(writes);
+  REQUIRE(multi_again);
+  CHECK(multi_again->already_appended);
+  CHECK(multi_again->streams == multi->streams);
+  CHECK(head_of(s) == 6);
+}
+
+template <class F>
+void event_id_reuse_is_an_error() {
+  F f;
+  auto& s = f.store;
+  const auto batch = deposits({1, 2});
+  REQUIRE(s.append("a-1", expected_version::no_stream(), batch));
+
+  auto changed = batch;
+  changed[1].data = json{{"amount", 99}};
+  auto r1 = s.append("a-1", expected_version::any(), changed);
+  REQUIRE_FALSE(r1);
+  CHECK(r1.error().code() == errc::event_id_conflict);
+
+  auto other_stream = s.append("a-2", expected_version::any(), batch);
+  REQUIRE_FALSE(other_stream);
+  CHECK(other_stream.error().code() == errc::event_id_conflict);
+
+  auto partial = std::vector<event_data>{batch[0], deposit(3)};
+  auto r3 = s.append("a-1", expected_version::any(), partial);
+  REQUIRE_FALSE(r3);
+  CHECK(r3.error().code() == errc::event_id_conflict);
+
+  auto reordered = std::vector<event_data>{batch[1], batch[0]};
+  auto r4 = s.append("a-1", expected_version::any(), reordered);
+  REQUIRE_FALSE(r4);
+  CHECK(r4.error().code() == errc::event_id_conflict);
+
+  auto retyped = batch;
+  retyped[0].type = "SomethingElse";
+  auto r5 = s.append("a-1", expected_version::exact(2), retyped);
+  REQUIRE_FALSE(r5);
+  CHECK(r5.error().code() == errc::event_id_conflict);
+
+  CHECK(s.stream_version("a-1").value() == 2);
+  CHECK(s.stream_version("a-2").value() == 0);
+  CHECK(head_of(s) == 2);
+}
+
+template <class F>
+void read_stream_from_version_with_limit() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1, 2, 3, 4, 5})));
+  REQUIRE(s.append("a-2", expected_version::no_stream(), deposits({9})));
+  REQUIRE(s.append("a-1", expected_version::exact(5), deposits({6})));
+  auto mid = s.read_stream("a-1", 3, 2).value();
+  REQUIRE(mid.size() == 2);
+  CHECK(mid[0].version == 3);
+  CHECK(mid[1].version == 4);
+  auto tail = s.read_stream("a-1", 5).value();
+  REQUIRE(tail.size() == 2);
+  CHECK(tail[1].version == 6);
+  CHECK(tail[1].global_position == 7);
+  CHECK(s.read_stream("a-1", 7).value().empty());
+  CHECK(s.read_stream("a-1", 1, 0).value().empty());
+  CHECK(s.read_stream("nothing-here").value().empty());
+  auto amounts = std::vector<std::int64_t>{};
+  for (const auto& e : s.read_stream("a-1").value())
+    amounts.push_back(std::get<money_deposited>(account_codec::decode(e).value()).amount);
+  CHECK(amounts == std::vector<std::int64_t>{1, 2, 3, 4, 5, 6});
+}
+
+template <class F>
+void read_all_in_order_and_filtered() {
+  F f;
+  auto& s = f.store;
+  for (int i = 0; i < 5; ++i) {
+    const std::string stream = "acc-" + std::to_string(i);
+    REQUIRE(s.append(stream, expected_version::no_stream(),
+                     {account_codec::encode(account_opened{"o" + std::to_string(i), 0})}));
+    REQUIRE(s.append(stream, expected_version::exact(1),
+                     {deposit(i), account_codec::encode(money_withdrawn{i})}));
+  }
+  auto all = s.read_all().value();
+  REQUIRE(all.size() == 15);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].global_position == i + 1);
+    if (i > 0) CHECK(all[i - 1].pos < all[i].pos);
+  }
+  auto page = s.read_all(all[5].pos, 4).value();
+  REQUIRE(page.size() == 4);
+  CHECK(page.front().global_position == 7);
+  CHECK(page.back().global_position == 10);
+  CHECK(s.read_all(all.back().pos).value().empty());
+
+  auto deposits_only = s.read_all(position::start(), event_store::no_limit, {"MoneyDeposited"});
+  REQUIRE(deposits_only);
+  REQUIRE(deposits_only->size() == 5);
+  for (const auto& e : *deposits_only)
+    CHECK(e.type == "MoneyDeposited");
+  auto two_types = s.read_all(all[2].pos, 3, {"AccountOpened", "MoneyWithdrawn"}).value();
+  REQUIRE(two_types.size() == 3);
+  CHECK(two_types[0].global_position == 4);
+  CHECK(two_types[1].global_position == 6);
+  CHECK(two_types[2].global_position == 7);
+  CHECK(s.read_all(position::start(), 10, {"NoSuchType"}).value().empty());
+}
+
+template <class F>
+void bad_arguments() {
+  F f;
+  auto& s = f.store;
+  auto empty_id = s.append("", expected_version::any(), deposits({1}));
+  REQUIRE_FALSE(empty_id);
+  CHECK(empty_id.error().code() == errc::invalid_stream_id);
+  auto oversized =
+      s.append(std::string(stream_id::max_size + 1, 'x'), expected_version::any(), deposits({1}));
+  REQUIRE_FALSE(oversized);
+  CHECK(oversized.error().code() == errc::invalid_stream_id);
+  CHECK(s.append(std::string(stream_id::max_size, 'x'), expected_version::any(), deposits({1})));
+  CHECK(s.read_stream("").error().code() == errc::invalid_stream_id);
+  CHECK(s.stream_version(std::string(1000, 'y')).error().code() == errc::invalid_stream_id);
+
+  CHECK(s.append("a-1", expected_version::any(), {}).error().code() == errc::invalid_argument);
+  CHECK(s.append(std::span<const stream_write>{}).error().code() == errc::invalid_argument);
+  auto e = deposit(1);
+  CHECK(s.append("a-1", expected_version::any(), {e, e}).error().code() == errc::invalid_argument);
+  auto untyped = deposit(1);
+  untyped.type.clear();
+  CHECK(s.append("a-1", expected_version::any(), {untyped}).error().code() ==
+        errc::invalid_argument);
+  const std::vector<stream_write> twice{{"a-1", expected_version::any(), deposits({1})},
+                                        {"a-1", expected_version::any(), deposits({2})}};
+  CHECK(s.append(twice).error().code() == errc::invalid_argument);
+  CHECK(head_of(s) == 1);
+}
+
+template <class F>
+void snapshots() {
+  F f;
+  auto& s = f.store;
+  CHECK_FALSE(s.load_snapshot("a-1", 1).value());
+  const timestamp t{std::chrono::seconds{1'700'000'000}};
+  REQUIRE(s.save_snapshot({"a-1", 10, 1, R"({"balance":10})", t}));
+  REQUIRE(s.save_snapshot({"a-1", 20, 1, R"({"balance":20})", t}));
+  REQUIRE(s.save_snapshot({"a-1", 30, 2, R"({"v2":30})", t}));
+  REQUIRE(s.save_snapshot({"a-2", 5, 1, R"({"balance":5})", t}));
+
+  auto latest = s.load_snapshot("a-1", 1).value();
+  REQUIRE(latest);
+  CHECK(latest->version == 20);
+  CHECK(latest->state == R"({"balance":20})");
+  CHECK(latest->stream == stream_id{"a-1"});
+  CHECK(latest->taken_at == t);
+  CHECK(s.load_snapshot("a-1", 1, 19).value()->version == 10);
+  CHECK(s.load_snapshot("a-1", 1, 20).value()->version == 20);
+  CHECK_FALSE(s.load_snapshot("a-1", 1, 9).value());
+  CHECK(s.load_snapshot("a-1", 2).value()->state == R"({"v2":30})");
+  CHECK_FALSE(s.load_snapshot("a-1", 3).value());  // a newer layout ignores old snapshots
+
+  REQUIRE(s.save_snapshot({"a-1", 20, 1, R"({"balance":21})", t}));  // same version: replaced
+  CHECK(s.load_snapshot("a-1", 1).value()->state == R"({"balance":21})");
+  CHECK(s.save_snapshot({"", 1, 1, "{}", t}).error().code() == errc::invalid_stream_id);
+  CHECK(s.save_snapshot({"a-1", 0, 1, "{}", t}).error().code() == errc::invalid_argument);
+}
+
+template <class F>
+void checkpoints() {
+  F f;
+  auto& s = f.store;
+  CHECK_FALSE(s.load_checkpoint("balances").value());
+  REQUIRE(s.save_checkpoint("balances", position::at(7)));
+  REQUIRE(s.save_checkpoint("emails", position{3, 4}));
+  CHECK(s.load_checkpoint("balances").value() == position::at(7));
+  CHECK(s.load_checkpoint("emails").value() == position{3, 4});
+  REQUIRE(s.save_checkpoint("balances", position::at(9)));
+  CHECK(s.load_checkpoint("balances").value() == position::at(9));
+  auto all = s.checkpoints().value();
+  REQUIRE(all.size() == 2);
+  std::sort(all.begin(), all.end());
+  CHECK(all[0] == std::pair<std::string, position>{"balances", position::at(9)});
+  CHECK(all[1] == std::pair<std::string, position>{"emails", position{3, 4}});
+}
+
+template <class F>
+void command_records() {
+  F f;
+  auto& s = f.store;
+  const command_id cmd = uuid::v7();
+  CHECK_FALSE(s.load_command(cmd).value());
+  const std::vector<stream_write> writes{{"a-1", expected_version::no_stream(), deposits({1})},
+                                         {"a-2", expected_version::no_stream(), deposits({2, 3})}};
+  auto r = s.append(writes, {cmd});
+  REQUIRE(r);
+  auto recorded = s.load_command(cmd).value();
+  REQUIRE(recorded);
+  CHECK(recorded->streams == r->streams);
+  CHECK(recorded->first_position == r->first_position);
+  CHECK(recorded->last_position == r->last_position);
+
+  // The same command again, even with new event ids: the original result, nothing written.
+  const std::vector<stream_write> retry{{"a-1", expected_version::exact(1), deposits({1})}};
+  auto again = s.append(retry, {cmd});
+  REQUIRE(again);
+  CHECK(again->already_appended);
+  CHECK(again->streams == r->streams);
+  CHECK(head_of(s) == 3);
+
+  // A failed append records nothing.
+  const command_id failed = uuid::v7();
+  CHECK_FALSE(s.append("a-1", expected_version::no_stream(), deposits({5}), {failed}));
+  CHECK_FALSE(s.load_command(failed).value());
+}
+
+template <class F>
+void dead_letters() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1, 2})));
+  auto events = s.read_stream("a-1").value();
+  const timestamp t{std::chrono::seconds{1'700'000'000}};
+  auto id1 = s.add_dead_letter({0, "mailer", events[0], "smtp down", 5, t});
+  auto id2 = s.add_dead_letter({0, "ledger", events[1], "bad amount", 3, t});
+  auto id3 = s.add_dead_letter({0, "mailer", events[1], "smtp down", 5, t});
+  REQUIRE(id1);
+  REQUIRE(id2);
+  REQUIRE(id3);
+  CHECK(*id1 != *id2);
+
+  auto all = s.dead_letters().value();
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].id == *id1);
+  CHECK(all[0].subscriber == "mailer");
+  CHECK(all[0].event.id == events[0].id);
+  CHECK(all[0].event.data == events[0].data);
+  CHECK(all[0].event.global_position == 1);
+  CHECK(all[0].error == "smtp down");
+  CHECK(all[0].attempts == 5);
+  CHECK(all[0].failed_at == t);
+  auto mailer = s.dead_letters("mailer").value();
+  REQUIRE(mailer.size() == 2);
+  CHECK(mailer[1].id == *id3);
+
+  REQUIRE(s.remove_dead_letter(*id1));
+  CHECK(s.remove_dead_letter(*id1).error().code() == errc::not_found);
+  CHECK(s.dead_letters().value().size() == 2);
+
+  recorded_event unknown = events[0];
+  unknown.global_position = 99;
+  CHECK(s.add_dead_letter({0, "mailer", unknown, "x", 1, t}).error().code() == errc::not_found);
+}
+
+template <class F>
+void concurrent_writers_same_stream() {
+  F f;
+  auto& s = f.store;
+  constexpr int threads = 4, attempts = 50;
+  std::atomic<int> ok{0}, conflicts{0}, other{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      for (int i = 0; i < attempts; ++i) {
+        auto v = s.stream_version("hot-1");
+        if (!v) {
+          ++other;
+          continue;
+        }
+        auto r = s.append("hot-1", expected_version::exact(*v), deposits({1}));
+        if (r)
+          ++ok;
+        else if (r.error().code() == errc::concurrency_conflict)
+          ++conflicts;
+        else
+          ++other;
+      }
+    });
+  for (auto& t : pool)
+    t.join();
+  CHECK(other == 0);
+  CHECK(ok + conflicts == threads * attempts);
+  auto events = s.read_stream("hot-1").value();
+  REQUIRE(events.size() == static_cast<std::size_t>(ok.load()));
+  for (std::size_t i = 0; i < events.size(); ++i)
+    CHECK(events[i].version == i + 1);
+}
+
+template <class F>
+void concurrent_writers_many_streams() {
+  F f;
+  auto& s = f.store;
+  constexpr int threads = 4, per_thread = 50;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i)
+        if (!s.append("t" + std::to_string(t) + "-" + std::to_string(i % 5),
+                      expected_version::any(), deposits({i})))
+          ++failures;
+    });
+  for (auto& t : pool)
+    t.join();
+  CHECK(failures == 0);
+  auto all = s.read_all().value();
+  REQUIRE(all.size() == threads * per_thread);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    CHECK(all[i].global_position == i + 1);
+  for (int t = 0; t < threads; ++t)
+    for (int k = 0; k < 5; ++k)
+      CHECK(s.stream_version("t" + std::to_string(t) + "-" + std::to_string(k)).value() == 10);
+}
+
+template <class F>
+void json_round_trip() {
+  F f;
+  auto& s = f.store;
+  event_data e;
+  e.type = "Odd";
+  e.data = json{{"text", "h\xC3\xA9llo \"q\" \\ \n"},
+                {"big", std::numeric_limits<std::int64_t>::max()},
+                {"neg", -42},
+                {"real", 0.1},
+                {"list", {1, "two", nullptr, true}},
+                {"nested", {{"a", {{"b", json::array()}}}}}};
+  REQUIRE(s.append("odd-1", expected_version::any(), {e}));
+  auto back = s.read_stream("odd-1").value();
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].data == e.data);
+  CHECK(back[0].data["big"].template get<std::int64_t>() ==
+        std::numeric_limits<std::int64_t>::max());
+  // A replay of a batch with floating point data still compares equal.
+  CHECK(s.append("odd-1", expected_version::any(), {e}).value().already_appended);
+}
+
+}  // namespace factum_test::conformance
+
+#define FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, FN, TITLE)                \
+  TEST_CASE("conformance " NAME ": " TITLE, "[conformance][" NAME "]") { \
+    ::factum_test::conformance::FN<FIXTURE>();                           \
+  }
+
+/// Instantiates every conformance case for one backend; test names read
+/// "conformance <NAME>: <what>", so `ctest -R 'conformance sqlite'` picks one backend.
+#define FACTUM_STORE_CONFORMANCE(NAME, FIXTURE)                                                    \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, append_to_new_stream, "append to a new stream")           \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, expected_versions, "expected versions")                   \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, conflict_writes_nothing, "a conflict writes nothing")     \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, multi_stream_append, "atomic multi-stream append")        \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, idempotent_by_event_id, "idempotent by event id")         \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, event_id_reuse_is_an_error, "event id reuse is an error") \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, read_stream_from_version_with_limit,                      \
+                          "read stream from a version with a limit")                               \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, read_all_in_order_and_filtered,                           \
+                          "read all in order, filtered by type")                                   \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, bad_arguments, "bad arguments")                           \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, snapshots, "snapshots")                                   \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, checkpoints, "checkpoints")                               \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_records, "command records")                       \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, dead_letters, "dead letters")                             \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, concurrent_writers_same_stream,                           \
+                          "concurrent writers on one stream")                                      \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, concurrent_writers_many_streams,                          \
+                          "concurrent writers on many streams")                                    \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, json_round_trip, "JSON round trip")
