@@ -1,0 +1,895 @@
+// The SQLite event store. Schema and the reasons for it: docs/store.md.
+#include <algorithm>
+#include <limits>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include <factum/store/sqlite_store.hpp>
+
+#include "sqlite/sqlite_db.hpp"
+
+namespace factum {
+
+namespace sq = detail::sqlite;
+
+namespace {
+
+constexpr std::int64_t schema_version = 1;
+
+// Streams and event types get integer keys: a row of `events` and its
+// (stream_key, version) index entry stay narrow, so a transaction spread over
+// many streams touches fewer B-tree pages (see ../shared/DESIGN.md figures).
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE factum_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE streams(stream_key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE event_types(type_key INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE events(
+  position INTEGER PRIMARY KEY,
+  stream_key INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  type_key INTEGER NOT NULL,
+  schema_version INTEGER NOT NULL,
+  event_id BLOB NOT NULL,
+  data TEXT NOT NULL,
+  correlation_id BLOB,
+  causation_id BLOB,
+  created_at INTEGER NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  user_metadata TEXT);
+CREATE UNIQUE INDEX events_by_stream ON events(stream_key, version);
+CREATE UNIQUE INDEX events_by_id ON events(event_id);
+CREATE INDEX events_by_type ON events(type_key, position);
+CREATE TABLE snapshots(
+  stream TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  schema_version INTEGER NOT NULL,
+  state BLOB NOT NULL,
+  taken_at INTEGER NOT NULL,
+  PRIMARY KEY(stream, version)) WITHOUT ROWID;
+CREATE TABLE checkpoints(subscriber TEXT PRIMARY KEY, position TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE commands(command_id BLOB PRIMARY KEY, result TEXT NOT NULL,
+                      recorded_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE dead_letters(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  subscriber TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  failed_at INTEGER NOT NULL);
+INSERT INTO factum_meta(key, value) VALUES ('schema_version', '1');
+)sql";
+
+// The columns every event read selects, in the order decode_event reads them.
+#define FACTUM_EVENT_COLUMNS                                                         \
+  "e.position, e.version, e.type_key, e.schema_version, e.event_id, e.data, "        \
+  "e.correlation_id, e.causation_id, e.created_at, e.recorded_at, e.user_metadata, " \
+  "s.name "
+constexpr int event_column_count = 12;
+
+constexpr const char* sql_begin = "BEGIN IMMEDIATE";
+constexpr const char* sql_commit = "COMMIT";
+constexpr const char* sql_rollback = "ROLLBACK";
+constexpr const char* sql_savepoint = "SAVEPOINT factum_append";
+constexpr const char* sql_release = "RELEASE factum_append";
+constexpr const char* sql_rollback_to = "ROLLBACK TO factum_append";
+constexpr const char* sql_stream_key = "SELECT stream_key FROM streams WHERE name = ?1";
+constexpr const char* sql_stream_insert = "INSERT INTO streams(name) VALUES (?1)";
+constexpr const char* sql_max_version = "SELECT max(version) FROM events WHERE stream_key = ?1";
+constexpr const char* sql_max_position = "SELECT max(position) FROM events";
+constexpr const char* sql_type_key = "SELECT type_key FROM event_types WHERE name = ?1";
+constexpr const char* sql_type_name = "SELECT name FROM event_types WHERE type_key = ?1";
+constexpr const char* sql_type_insert = "INSERT INTO event_types(name) VALUES (?1)";
+constexpr const char* sql_event_insert =
+    "INSERT INTO events(position, stream_key, version, type_key, schema_version, event_id, data,"
+    " correlation_id, causation_id, created_at, recorded_at, user_metadata)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+constexpr const char* sql_id_exists = "SELECT 1 FROM events WHERE event_id = ?1";
+constexpr const char* sql_event_by_id =
+    "SELECT " FACTUM_EVENT_COLUMNS
+    "FROM events e JOIN streams s ON s.stream_key = e.stream_key WHERE e.event_id = ?1";
+constexpr const char* sql_command_select = "SELECT result FROM commands WHERE command_id = ?1";
+constexpr const char* sql_command_insert =
+    "INSERT INTO commands(command_id, result, recorded_at) VALUES (?1, ?2, ?3)";
+constexpr const char* sql_read_stream =
+    "SELECT " FACTUM_EVENT_COLUMNS
+    "FROM streams s JOIN events e ON e.stream_key = s.stream_key"
+    " WHERE s.name = ?1 AND e.version >= ?2 ORDER BY e.version LIMIT ?3";
+constexpr const char* sql_read_all = "SELECT " FACTUM_EVENT_COLUMNS
+                                     "FROM events e JOIN streams s ON s.stream_key = e.stream_key"
+                                     " WHERE e.position > ?1 ORDER BY e.position LIMIT ?2";
+constexpr const char* sql_stream_version =
+    "SELECT max(e.version) FROM streams s JOIN events e ON e.stream_key = s.stream_key"
+    " WHERE s.name = ?1";
+constexpr const char* sql_snapshot_save =
+    "INSERT INTO snapshots(stream, version, schema_version, state, taken_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(stream, version) DO UPDATE SET"
+    " schema_version = excluded.schema_version, state = excluded.state,"
+    " taken_at = excluded.taken_at";
+constexpr const char* sql_snapshot_load =
+    "SELECT version, schema_version, state, taken_at FROM snapshots"
+    " WHERE stream = ?1 AND schema_version = ?2 AND version <= ?3"
+    " ORDER BY version DESC LIMIT 1";
+constexpr const char* sql_checkpoint_save =
+    "INSERT INTO checkpoints(subscriber, position) VALUES (?1, ?2)"
+    " ON CONFLICT(subscriber) DO UPDATE SET position = excluded.position";
+constexpr const char* sql_checkpoint_load =
+    "SELECT position FROM checkpoints WHERE subscriber = ?1";
+constexpr const char* sql_checkpoint_all =
+    "SELECT subscriber, position FROM checkpoints ORDER BY subscriber";
+constexpr const char* sql_event_id_at = "SELECT event_id FROM events WHERE position = ?1";
+constexpr const char* sql_dead_letter_add =
+    "INSERT INTO dead_letters(subscriber, position, error, attempts, failed_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* sql_dead_letter_list =
+    "SELECT " FACTUM_EVENT_COLUMNS
+    ", d.id, d.subscriber, d.error, d.attempts, d.failed_at"
+    " FROM dead_letters d JOIN events e ON e.position = d.position"
+    " JOIN streams s ON s.stream_key = e.stream_key"
+    " WHERE ?1 = '' OR d.subscriber = ?1 ORDER BY d.id";
+constexpr const char* sql_dead_letter_remove = "DELETE FROM dead_letters WHERE id = ?1";
+
+std::int64_t to_ns(timestamp t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+timestamp from_ns(std::int64_t ns) {
+  return timestamp{std::chrono::duration_cast<timestamp::duration>(std::chrono::nanoseconds{ns})};
+}
+
+std::int64_t to_limit(std::size_t limit) {
+  return limit > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
+             ? -1
+             : static_cast<std::int64_t>(limit);
+}
+
+std::int64_t clamp_u64(std::uint64_t v) {
+  return static_cast<std::int64_t>(
+      std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max()));
+}
+
+uuid uuid_from(std::span<const std::uint8_t> b) {
+  uuid::bytes_type bytes{};
+  if (b.size() == bytes.size()) std::copy(b.begin(), b.end(), bytes.begin());
+  return uuid{bytes};
+}
+
+void bind_uuid(sq::statement& s, int i, const uuid& u) {
+  if (u.is_nil())
+    s.bind_null(i);
+  else
+    s.bind_blob(i, u.bytes());
+}
+
+std::string encode_result(const append_result& r) {
+  json streams = json::array();
+  for (const auto& s : r.streams)
+    streams.push_back({s.stream.str(), s.first_version, s.last_version});
+  return json{
+      {"streams", std::move(streams)}, {"first", r.first_position}, {"last", r.last_position}}
+      .dump();
+}
+
+result<append_result> decode_result(std::string_view text) {
+  const json j = json::parse(text.begin(), text.end(), nullptr, false);
+  append_result r;
+  try {
+    for (const auto& s : j.at("streams"))
+      r.streams.push_back(
+          {s.at(0).get<std::string>(), s.at(1).get<std::uint64_t>(), s.at(2).get<std::uint64_t>()});
+    r.first_position = j.at("first").get<std::uint64_t>();
+    r.last_position = j.at("last").get<std::uint64_t>();
+  } catch (const json::exception& e) {
+    return error{errc::malformed_event, std::string("stored command record: ") + e.what()};
+  }
+  return r;
+}
+
+/// A connection with its prepared statements, cached by SQL text address.
+struct session {
+  sq::connection conn;
+  std::unordered_map<const char*, sq::statement> cache;
+
+  result<sq::statement*> stmt(const char* sql) {
+    if (auto it = cache.find(sql); it != cache.end()) return &it->second;
+    auto s = conn.prepare(sql);
+    if (!s) return std::move(s).error();
+    return &cache.emplace(sql, std::move(*s)).first->second;
+  }
+
+  /// Runs a cached statement that returns no rows.
+  result<void> run(const char* sql, std::string_view doing) {
+    auto s = stmt(sql);
+    if (!s) return std::move(s).error();
+    const int rc = (*s)->step();
+    (*s)->reset();
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return conn.fail(rc, doing);
+    return {};
+  }
+
+  /// The first column of a one-row query as an integer (0 for NULL or no row).
+  template <class Bind>
+  result<std::int64_t> scalar(const char* sql, Bind&& bind, std::string_view doing) {
+    auto s = stmt(sql);
+    if (!s) return std::move(s).error();
+    sq::statement& st = **s;
+    sq::reset_guard guard{st};
+    bind(st);
+    const int rc = st.step();
+    if (rc == SQLITE_ROW) return st.int64(0);
+    if (rc == SQLITE_DONE) return std::int64_t{0};
+    return conn.fail(rc, doing);
+  }
+};
+
+}  // namespace
+
+struct sqlite_store::impl {
+  std::filesystem::path file;
+  sqlite_options options;
+  bool read_only = false;
+
+  std::mutex write_mutex;  // guards writer and stream_keys
+  session writer;
+  std::unordered_map<std::string, std::int64_t> stream_keys;  // committed only
+
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<session>> idle_readers;
+
+  std::shared_mutex types_mutex;  // type keys are shared by writer and readers
+  std::unordered_map<std::int64_t, std::string> type_names;
+  std::unordered_map<std::string, std::int64_t> type_keys;
+
+  // ---- opening ----
+
+  int open_flags() const {
+    if (read_only) return SQLITE_OPEN_READONLY;
+    return SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);
+  }
+
+  result<void> configure(session& s, bool is_writer) {
+    sqlite3_busy_timeout(s.conn.get(), static_cast<int>(options.busy_timeout.count()));
+    // The first read of the header tells a non-database file at once.
+    if (auto r = s.conn.exec("PRAGMA schema_version", "reading '" + file.string() + "'"); !r)
+      return r;
+    if (!is_writer) return {};
+    if (sqlite3_db_readonly(s.conn.get(), "main") == 1) read_only = true;
+    if (read_only) return {};
+    static constexpr const char* sync_names[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
+    std::string pragmas = "PRAGMA page_size = " + std::to_string(options.page_size) +
+                          "; PRAGMA journal_mode = WAL; PRAGMA synchronous = " +
+                          sync_names[static_cast<int>(options.synchronous)] + ";";
+    if (options.max_page_count > 0)
+      pragmas += " PRAGMA max_page_count = " + std::to_string(options.max_page_count) + ";";
+    return s.conn.exec(pragmas, "configuring '" + file.string() + "'");
+  }
+
+  /// Creates the schema in a new file; checks it in an existing one.
+  result<void> ensure_schema() {
+    if (!read_only)
+      if (auto r = writer.conn.exec(sql_begin, "creating the schema"); !r) return r;
+    auto done = [&](result<void> r) -> result<void> {
+      if (!read_only) (void)writer.conn.exec(r ? sql_commit : sql_rollback, "creating the schema");
+      return r;
+    };
+    auto tables = writer.scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'", [](auto&) {}, "reading schema");
+    if (!tables) return done(std::move(tables).error());
+    auto has_meta = writer.scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'factum_meta'",
+        [](auto&) {}, "reading schema");
+    if (!has_meta) return done(std::move(has_meta).error());
+    if (*tables == 0) {
+      if (read_only)
+        return error{errc::schema_mismatch, "'" + file.string() + "' is empty and read-only"};
+      return done(writer.conn.exec(schema_sql, "creating the schema"));
+    }
+    if (*has_meta == 0)
+      return done(error{errc::schema_mismatch,
+                        "'" + file.string() + "' is an SQLite database but not a factum store"});
+    auto version = writer.scalar(
+        "SELECT CAST(value AS INTEGER) FROM factum_meta WHERE key = 'schema_version'", [](auto&) {},
+        "reading schema");
+    if (!version) return done(std::move(version).error());
+    if (*version != schema_version)
+      return done(error{errc::schema_mismatch,
+                        "'" + file.string() + "' has factum schema " + std::to_string(*version) +
+                            ", this build reads schema " + std::to_string(schema_version)});
+    return done({});
+  }
+
+  result<void> open() {
+    read_only = options.read_only;
+    if (auto r = writer.conn.open(file.string(), open_flags()); !r) return r;
+    if (auto r = configure(writer, true); !r) return r;
+    return ensure_schema();
+  }
+
+  // ---- reader pool ----
+
+  struct reader_lease {
+    impl* owner;
+    std::unique_ptr<session> s;
+    reader_lease(impl* o, std::unique_ptr<session> p) : owner(o), s(std::move(p)) {}
+    reader_lease(reader_lease&&) noexcept = default;
+    reader_lease& operator=(reader_lease&&) = delete;
+    ~reader_lease() {
+      if (s) {
+        std::lock_guard lock(owner->pool_mutex);
+        owner->idle_readers.push_back(std::move(s));
+      }
+    }
+    session* operator->() const { return s.get(); }
+    session& operator*() const { return *s; }
+  };
+
+  result<reader_lease> reader() {
+    {
+      std::lock_guard lock(pool_mutex);
+      if (!idle_readers.empty()) {
+        reader_lease lease{this, std::move(idle_readers.back())};
+        idle_readers.pop_back();
+        return lease;
+      }
+    }
+    auto s = std::make_unique<session>();
+    if (auto r =
+            s->conn.open(file.string(), read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
+        !r)
+      return std::move(r).error();
+    if (auto r = configure(*s, false); !r) return std::move(r).error();
+    return reader_lease{this, std::move(s)};
+  }
+
+  // ---- event types ----
+
+  /// The name of a type key; reads `event_types` on a cache miss.
+  result<std::string> type_name(session& s, std::int64_t key) {
+    {
+      std::shared_lock lock(types_mutex);
+      if (auto it = type_names.find(key); it != type_names.end()) return it->second;
+    }
+    auto st = s.stmt(sql_type_name);
+    if (!st) return std::move(st).error();
+    sq::reset_guard guard{**st};
+    (*st)->bind(1, key);
+    const int rc = (*st)->step();
+    if (rc != SQLITE_ROW) {
+      if (rc == SQLITE_DONE)
+        return error{errc::storage_corrupt,
+                     "event type key " + std::to_string(key) + " is missing"};
+      return s.conn.fail(rc, "reading event types");
+    }
+    std::string name{(*st)->text(0)};
+    std::unique_lock lock(types_mutex);
+    type_names.emplace(key, name);
+    return name;
+  }
+
+  /// The key of a type name, 0 when it is not stored (and `create` is false).
+  result<std::int64_t> type_key(session& s, const std::string& name, bool create,
+                                std::vector<std::pair<std::string, std::int64_t>>* pending) {
+    {
+      std::shared_lock lock(types_mutex);
+      if (auto it = type_keys.find(name); it != type_keys.end()) return it->second;
+    }
+    auto key = s.scalar(
+        sql_type_key, [&](sq::statement& st) { st.bind(1, name); }, "reading types");
+    if (!key || *key != 0 || !create) {
+      if (key && *key != 0 && !pending) {
+        std::unique_lock lock(types_mutex);
+        type_keys.emplace(name, *key);
+      }
+      return key;
+    }
+    auto ins = s.stmt(sql_type_insert);
+    if (!ins) return std::move(ins).error();
+    sq::reset_guard guard{**ins};
+    (*ins)->bind(1, name);
+    if (const int rc = (*ins)->step(); rc != SQLITE_DONE)
+      return s.conn.fail(rc, "storing event type '" + name + "'");
+    const std::int64_t k = sqlite3_last_insert_rowid(s.conn.get());
+    if (pending) pending->emplace_back(name, k);
+    return k;
+  }
+
+  // ---- decoding rows ----
+
+  /// Fills `out` from the FACTUM_EVENT_COLUMNS starting at column 0.
+  result<void> decode_event(session& s, const sq::statement& st, recorded_event& out) {
+    out.global_position = static_cast<std::uint64_t>(st.int64(0));
+    out.pos = position::at(out.global_position);
+    out.version = static_cast<std::uint64_t>(st.int64(1));
+    auto type = type_name(s, st.int64(2));
+    if (!type) return std::move(type).error();
+    out.type = std::move(*type);
+    out.schema_version = static_cast<std::uint32_t>(st.int64(3));
+    out.id = uuid_from(st.blob(4));
+    out.stream = stream_id{st.text(11)};
+    const std::string_view data = st.text(5);
+    out.data = json::parse(data.begin(), data.end(), nullptr, false);
+    if (out.data.is_discarded()) return malformed(out, "data is not valid JSON");
+    out.metadata.correlation_id = uuid_from(st.blob(6));
+    out.metadata.causation_id = uuid_from(st.blob(7));
+    out.metadata.created_at = from_ns(st.int64(8));
+    out.recorded_at = from_ns(st.int64(9));
+    out.metadata.user.clear();
+    if (!st.is_null(10)) {
+      const std::string_view user = st.text(10);
+      const json j = json::parse(user.begin(), user.end(), nullptr, false);
+      if (!j.is_object()) return malformed(out, "user metadata is not a JSON object");
+      for (const auto& [k, v] : j.items()) {
+        if (!v.is_string()) return malformed(out, "user metadata value is not a string");
+        out.metadata.user.emplace(k, v.get<std::string>());
+      }
+    }
+    return {};
+  }
+
+  static error malformed(const recorded_event& e, std::string_view what) {
+    error err{errc::malformed_event, "stream '" + e.stream.str() + "' version " +
+                                         std::to_string(e.version) + " at global position " +
+                                         std::to_string(e.global_position) + ": " +
+                                         std::string(what)};
+    err.position = e.global_position;
+    return err;
+  }
+
+  /// Steps a query of FACTUM_EVENT_COLUMNS, decoding every row.
+  result<std::vector<recorded_event>> collect(session& s, sq::statement& st,
+                                              std::string_view doing) {
+    std::vector<recorded_event> out;
+    for (;;) {
+      const int rc = st.step();
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return s.conn.fail(rc, doing);
+      recorded_event& e = out.emplace_back();
+      if (auto r = decode_event(s, st, e); !r) return std::move(r).error();
+    }
+  }
+
+  // ---- appending ----
+
+  result<std::optional<recorded_event>> stored_event(session& s, const event_id& id) {
+    auto st = s.stmt(sql_event_by_id);
+    if (!st) return std::move(st).error();
+    sq::reset_guard guard{**st};
+    (*st)->bind_blob(1, id.bytes());
+    const int rc = (*st)->step();
+    if (rc == SQLITE_DONE) return std::optional<recorded_event>{};
+    if (rc != SQLITE_ROW) return s.conn.fail(rc, "looking up event " + id.to_string());
+    recorded_event e;
+    if (auto r = decode_event(s, **st, e); !r) return std::move(r).error();
+    return std::optional<recorded_event>{std::move(e)};
+  }
+
+  result<bool> any_stored(std::span<const stream_write> writes) {
+    for (const auto& w : writes)
+      for (const auto& e : w.events) {
+        auto found = writer.scalar(
+            sql_id_exists, [&](sq::statement& st) { st.bind_blob(1, e.id.bytes()); },
+            "looking up event ids");
+        if (!found) return std::move(found).error();
+        if (*found != 0) return true;
+      }
+    return false;
+  }
+
+  result<append_result> replay(std::span<const stream_write> writes) {
+    return detail::replay(writes, [&](const event_id& id) { return stored_event(writer, id); });
+  }
+
+  result<std::int64_t> stream_key(const std::string& name) {
+    if (auto it = stream_keys.find(name); it != stream_keys.end()) return it->second;
+    return writer.scalar(
+        sql_stream_key, [&](sq::statement& st) { st.bind(1, name); }, "reading streams");
+  }
+
+  /// One append inside the writer's open transaction. New stream and type
+  /// keys go to `new_streams` / `new_types`, published once the caller commits.
+  result<append_result> append_in_txn(
+      std::span<const stream_write> writes, const append_options& options,
+      std::vector<std::pair<std::string, std::int64_t>>& new_streams,
+      std::vector<std::pair<std::string, std::int64_t>>& new_types) {
+    if (options.command) {
+      auto st = writer.stmt(sql_command_select);
+      if (!st) return std::move(st).error();
+      sq::reset_guard guard{**st};
+      (*st)->bind_blob(1, options.command->bytes());
+      const int rc = (*st)->step();
+      if (rc == SQLITE_ROW) {
+        auto r = decode_result((*st)->text(0));
+        if (r) r->already_appended = true;
+        return r;
+      }
+      if (rc != SQLITE_DONE) return writer.conn.fail(rc, "reading command records");
+    }
+
+    std::vector<std::int64_t> keys(writes.size());
+    std::vector<std::uint64_t> versions(writes.size());
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      const auto& w = writes[i];
+      auto key = stream_key(w.stream.str());
+      if (!key) return std::move(key).error();
+      keys[i] = *key;
+      if (*key != 0) {
+        auto v = writer.scalar(
+            sql_max_version, [&](sq::statement& st) { st.bind(1, *key); },
+            "reading stream versions");
+        if (!v) return std::move(v).error();
+        versions[i] = static_cast<std::uint64_t>(*v);
+      }
+      if (!w.expected.matches(versions[i])) {
+        auto stored = any_stored(writes);
+        if (!stored) return std::move(stored).error();
+        if (*stored) return replay(writes);
+        return detail::conflict_error(w.stream, w.expected, versions[i]);
+      }
+    }
+
+    if (auto r = writer.run(sql_savepoint, "appending"); !r) return std::move(r).error();
+    auto undo = [&](error e) -> result<append_result> {
+      (void)writer.run(sql_rollback_to, "appending");
+      (void)writer.run(sql_release, "appending");
+      new_streams.clear();
+      new_types.clear();
+      return e;
+    };
+    auto next = writer.scalar(
+        sql_max_position, [](auto&) {}, "reading the log head");
+    if (!next) return undo(std::move(next).error());
+    std::int64_t pos = *next;
+
+    append_result out;
+    out.first_position = static_cast<std::uint64_t>(pos + 1);
+    const std::int64_t now = to_ns(std::chrono::system_clock::now());
+    auto ins = writer.stmt(sql_event_insert);
+    if (!ins) return undo(std::move(ins).error());
+    sq::statement& st = **ins;
+    std::string data, user;
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      const auto& w = writes[i];
+      if (keys[i] == 0) {
+        auto s = writer.stmt(sql_stream_insert);
+        if (!s) return undo(std::move(s).error());
+        sq::reset_guard guard{**s};
+        (*s)->bind(1, w.stream.view());
+        if (const int rc = (*s)->step(); rc != SQLITE_DONE)
+          return undo(writer.conn.fail(rc, "creating stream '" + w.stream.str() + "'"));
+        keys[i] = sqlite3_last_insert_rowid(writer.conn.get());
+        new_streams.emplace_back(w.stream.str(), keys[i]);
+      }
+      std::uint64_t version = versions[i];
+      out.streams.push_back({w.stream, version + 1, version + w.events.size()});
+      for (const auto& e : w.events) {
+        auto type = type_key(writer, e.type, true, &new_types);
+        if (!type) return undo(std::move(type).error());
+        data = e.data.dump();
+        sq::reset_guard guard{st};
+        st.bind(1, ++pos).bind(2, keys[i]).bind(3, static_cast<std::int64_t>(++version));
+        st.bind(4, *type).bind(5, static_cast<std::int64_t>(e.schema_version));
+        st.bind_blob(6, e.id.bytes()).bind(7, data);
+        bind_uuid(st, 8, e.metadata.correlation_id);
+        bind_uuid(st, 9, e.metadata.causation_id);
+        st.bind(10, to_ns(e.metadata.created_at)).bind(11, now);
+        if (e.metadata.user.empty()) {
+          st.bind_null(12);
+        } else {
+          user = json(e.metadata.user).dump();
+          st.bind(12, user);
+        }
+        if (const int rc = st.step(); rc != SQLITE_DONE) {
+          // The only unique key an append can hit is an event id stored before.
+          if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+            (void)undo(error{});
+            return replay(writes);
+          }
+          return undo(writer.conn.fail(rc, "appending to '" + w.stream.str() + "'"));
+        }
+      }
+    }
+    out.last_position = static_cast<std::uint64_t>(pos);
+
+    if (options.command) {
+      auto c = writer.stmt(sql_command_insert);
+      if (!c) return undo(std::move(c).error());
+      sq::reset_guard guard{**c};
+      const std::string text = encode_result(out);
+      (*c)->bind_blob(1, options.command->bytes()).bind(2, text).bind(3, now);
+      if (const int rc = (*c)->step(); rc != SQLITE_DONE)
+        return undo(writer.conn.fail(rc, "recording command " + options.command->to_string()));
+    }
+    if (auto r = writer.run(sql_release, "appending"); !r) return undo(std::move(r).error());
+    return out;
+  }
+
+  result<append_result> append(std::span<const stream_write> writes,
+                               const append_options& options) {
+    std::lock_guard lock(write_mutex);
+    if (read_only)
+      return error{errc::storage_read_only, "'" + file.string() + "' is open read-only"};
+    if (auto r = writer.run(sql_begin, "starting an append"); !r) return std::move(r).error();
+    std::vector<std::pair<std::string, std::int64_t>> new_streams, new_types;
+    auto out = append_in_txn(writes, options, new_streams, new_types);
+    if (!out || out->already_appended) {
+      (void)writer.run(sql_rollback, "appending");
+      return out;
+    }
+    if (auto r = writer.run(sql_commit, "committing an append"); !r) {
+      (void)writer.run(sql_rollback, "appending");
+      return std::move(r).error();
+    }
+    for (auto& [name, key] : new_streams)
+      stream_keys.emplace(std::move(name), key);
+    if (!new_types.empty()) {
+      std::unique_lock types_lock(types_mutex);
+      for (auto& [name, key] : new_types) {
+        type_names.emplace(key, name);
+        type_keys.emplace(std::move(name), key);
+      }
+    }
+    return out;
+  }
+
+  /// Runs one write statement outside an append, under the write lock;
+  /// returns how many rows it changed.
+  template <class Bind>
+  result<int> write(const char* sql, Bind&& bind, std::string_view doing) {
+    std::lock_guard lock(write_mutex);
+    if (read_only)
+      return error{errc::storage_read_only, "'" + file.string() + "' is open read-only"};
+    auto st = writer.stmt(sql);
+    if (!st) return std::move(st).error();
+    sq::reset_guard guard{**st};
+    bind(**st);
+    if (const int rc = (*st)->step(); rc != SQLITE_DONE) return writer.conn.fail(rc, doing);
+    return sqlite3_changes(writer.conn.get());
+  }
+};
+
+// ---- sqlite_store ----
+
+result<sqlite_store> sqlite_store::open(const std::filesystem::path& file,
+                                        const sqlite_options& options) {
+  auto p = std::make_unique<impl>();
+  p->file = file;
+  p->options = options;
+  if (auto r = p->open(); !r) return std::move(r).error();
+  return sqlite_store{std::move(p)};
+}
+
+sqlite_store::sqlite_store(const std::filesystem::path& file, const sqlite_options& options)
+    : sqlite_store(open(file, options).value()) {}
+
+sqlite_store::sqlite_store(std::unique_ptr<impl> p) noexcept : impl_(std::move(p)) {}
+sqlite_store::sqlite_store(sqlite_store&&) noexcept = default;
+sqlite_store& sqlite_store::operator=(sqlite_store&&) noexcept = default;
+sqlite_store::~sqlite_store() = default;
+
+const std::filesystem::path& sqlite_store::file() const noexcept {
+  return impl_->file;
+}
+
+result<append_result> sqlite_store::do_append(std::span<const stream_write> writes,
+                                              const append_options& options) {
+  return impl_->append(writes, options);
+}
+
+result<std::vector<recorded_event>> sqlite_store::do_read_stream(const stream_id& stream,
+                                                                 std::uint64_t from_version,
+                                                                 std::size_t limit) {
+  auto r = impl_->reader();
+  if (!r) return std::move(r).error();
+  auto st = (*r)->stmt(sql_read_stream);
+  if (!st) return std::move(st).error();
+  sq::reset_guard guard{**st};
+  (*st)->bind(1, stream.view()).bind(2, clamp_u64(from_version)).bind(3, to_limit(limit));
+  return impl_->collect(**r, **st, "reading stream '" + stream.str() + "'");
+}
+
+result<std::vector<recorded_event>> sqlite_store::do_read_all(position after, std::size_t limit,
+                                                              const type_filter& types) {
+  auto r = impl_->reader();
+  if (!r) return std::move(r).error();
+  if (types.empty()) {
+    auto st = (*r)->stmt(sql_read_all);
+    if (!st) return std::move(st).error();
+    sq::reset_guard guard{**st};
+    (*st)->bind(1, clamp_u64(after.global())).bind(2, to_limit(limit));
+    return impl_->collect(**r, **st, "reading the global log");
+  }
+  // Type keys are integers, so the IN list is written into the SQL text.
+  std::string keys;
+  for (const auto& name : types) {
+    auto key = impl_->type_key(**r, name, false, nullptr);
+    if (!key) return std::move(key).error();
+    if (*key == 0) continue;
+    if (!keys.empty()) keys += ',';
+    keys += std::to_string(*key);
+  }
+  if (keys.empty()) return std::vector<recorded_event>{};
+  const std::string sql = "SELECT " FACTUM_EVENT_COLUMNS
+                          "FROM events e JOIN streams s ON s.stream_key = e.stream_key"
+                          " WHERE e.position > ?1 AND e.type_key IN (" +
+                          keys + ") ORDER BY e.position LIMIT ?2";
+  auto st = (*r)->conn.prepare(sql);
+  if (!st) return std::move(st).error();
+  st->bind(1, clamp_u64(after.global())).bind(2, to_limit(limit));
+  return impl_->collect(**r, *st, "reading the global log");
+}
+
+result<std::uint64_t> sqlite_store::do_stream_version(const stream_id& stream) {
+  auto r = impl_->reader();
+  if (!r) return std::move(r).error();
+  auto v = (*r)->scalar(
+      sql_stream_version, [&](sq::statement& st) { st.bind(1, stream.view()); },
+      "reading the version of '" + stream.str() + "'");
+  if (!v) return std::move(v).error();
+  return static_cast<std::uint64_t>(*v);
+}
+
+result<position> sqlite_store::head() {
+  auto r = impl_->reader();
+  if (!r) return std::move(r).error();
+  auto v = (*r)->scalar(
+      sql_max_position, [](auto&) {}, "reading the log head");
+  if (!v) return std::move(v).error();
+  return position::at(static_cast<std::uint64_t>(*v));
+}
+
+result<void> sqlite_store::do_save_snapshot(const snapshot& s) {
+  auto r = impl_->write(
+      sql_snapshot_save,
+      [&](sq::statement& st) {
+        st.bind(1, s.stream.view()).bind(2, clamp_u64(s.version));
+        st.bind(3, static_cast<std::int64_t>(s.schema_version));
+        st.bind_blob(4, {reinterpret_cast<const std::uint8_t*>(s.state.data()), s.state.size()});
+        st.bind(5, to_ns(s.taken_at));
+      },
+      "saving a snapshot of '" + s.stream.str() + "'");
+  if (!r) return std::move(r).error();
+  return {};
+}
+
+result<std::optional<snapshot>> sqlite_store::do_load_snapshot(const stream_id& stream,
+                                                               std::uint32_t schema_version,
+                                                               std::uint64_t max_version) {
+  auto r = impl_->reader();
+  if (!r) return std::move(r).error();
+  auto st = (*r)->stmt(sql_snapshot_load);
+  if (!st) return std::move(st).error();
+  sq::reset_guard guard{**st};
+  (*st)->bind(1, stream.view()).bind(2, static_cast<std::int64_t>(schema_version));
+  (*st)->bind(3, clamp_u64(max_version));
+  const int rc = (*st)->step();
+  if (rc == SQLITE_DONE) return std::optional<snapshot>{};
+  if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "loading a snapshot of '" + stream.str() + "'");
+  const auto state = (*st)->blob(2);
+  return std::optional<snapshot>{
+      snapshot{stream, static_cast<std::uint64_t>((*st)->int64(0)),
+               static_cast<std::uint32_t>((*st)->int64(1)),
+               std::string(reinterpret_cast<const char*>(state.data()), state.size()),
+               from_ns((*st)->int64(3))}};
+}
+
+result<void> sqlite_store::save_checkpoint(std::string_view subscriber, const position& p) {
+  const std::string text = p.to_string();
+  auto r = impl_->write(
+      sql_checkpoint_save, [&](sq::statement& st) { st.bind(1, subscriber).bind(2, text); },
+      "saving the checkpoint of '" + std::string(subscriber) + "'");
+  if (!r) return std::move(r).error();
+  return {};
+}
+
+result<std::optional<position>> sqlite_store::load_checkpoint(std::string_view subscriber) {
+  auto r = impl_->reader();
+  if (!r) return std::move(r).error();
+  auto st = (*r)->stmt(sql_checkpoint_load);
+  if (!st) return std::move(st).error();
+  sq::reset_guard guard{**st};
+  (*st)->bind(1, subscriber);
+  const int rc = (*st)->step();
+  if (rc == SQLITE_DONE) return std::optional<position>{};
+  if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "loading a checkpoint");
+  auto p = position::parse((*st)->text(0));
+  if (!p)
+    return error{errc::storage_corrupt,
+                 "checkpoint of '" + std::string(subscriber) + "' is not a position"};
+  return std::optional<position>{*p};
+}
+
+result<std::vector<std::pair<std::string, position>>> sqlite_store::checkpoints() {
+  auto r = impl_->reader();
+  if (!r) return std::move(r).error();
+  auto st = (*r)->stmt(sql_checkpoint_all);
+  if (!st) return std::move(st).error();
+  sq::reset_guard guard{**st};
+  std::vector<std::pair<std::string, position>> out;
+  for (;;) {
+    const int rc = (*st)->step();
+    if (rc == SQLITE_DONE) return out;
+    if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "listing checkpoints");
+    auto p = position::parse((*st)->text(1));
+    if (!p)
+      return error{errc::storage_corrupt,
+                   "checkpoint of '" + std::string((*st)->text(0)) + "' is not a position"};
+    out.emplace_back(std::string((*st)->text(0)), *p);
+  }
+}
+
+result<std::optional<append_result>> sqlite_store::load_command(command_id id) {
+  auto r = impl_->reader();
+  if (!r) return std::move(r).error();
+  auto st = (*r)->stmt(sql_command_select);
+  if (!st) return std::move(st).error();
+  sq::reset_guard guard{**st};
+  (*st)->bind_blob(1, id.bytes());
+  const int rc = (*st)->step();
+  if (rc == SQLITE_DONE) return std::optional<append_result>{};
+  if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "loading command " + id.to_string());
+  auto res = decode_result((*st)->text(0));
+  if (!res) return std::move(res).error();
+  return std::optional<append_result>{std::move(*res)};
+}
+
+result<std::uint64_t> sqlite_store::add_dead_letter(const dead_letter& letter) {
+  std::lock_guard lock(impl_->write_mutex);
+  auto& w = impl_->writer;
+  if (impl_->read_only)
+    return error{errc::storage_read_only, "'" + impl_->file.string() + "' is open read-only"};
+  {
+    auto st = w.stmt(sql_event_id_at);
+    if (!st) return std::move(st).error();
+    sq::reset_guard guard{**st};
+    (*st)->bind(1, clamp_u64(letter.event.global_position));
+    const int rc = (*st)->step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return w.conn.fail(rc, "adding a dead letter");
+    if (rc == SQLITE_DONE || uuid_from((*st)->blob(0)) != letter.event.id)
+      return error{errc::not_found, "the dead letter's event is not stored (global position " +
+                                        std::to_string(letter.event.global_position) + ")"};
+  }
+  auto st = w.stmt(sql_dead_letter_add);
+  if (!st) return std::move(st).error();
+  sq::reset_guard guard{**st};
+  (*st)->bind(1, letter.subscriber).bind(2, clamp_u64(letter.event.global_position));
+  (*st)->bind(3, letter.error).bind(4, static_cast<std::int64_t>(letter.attempts));
+  (*st)->bind(5, to_ns(letter.failed_at));
+  if (const int rc = (*st)->step(); rc != SQLITE_DONE)
+    return w.conn.fail(rc, "adding a dead letter");
+  return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(w.conn.get()));
+}
+
+result<std::vector<dead_letter>> sqlite_store::dead_letters(std::string_view subscriber) {
+  auto r = impl_->reader();
+  if (!r) return std::move(r).error();
+  auto st = (*r)->stmt(sql_dead_letter_list);
+  if (!st) return std::move(st).error();
+  sq::statement& s = **st;
+  sq::reset_guard guard{s};
+  s.bind(1, subscriber);
+  std::vector<dead_letter> out;
+  for (;;) {
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) return out;
+    if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "listing dead letters");
+    dead_letter& d = out.emplace_back();
+    if (auto ok = impl_->decode_event(**r, s, d.event); !ok) return std::move(ok).error();
+    constexpr int c = event_column_count;
+    d.id = static_cast<std::uint64_t>(s.int64(c));
+    d.subscriber = std::string(s.text(c + 1));
+    d.error = std::string(s.text(c + 2));
+    d.attempts = static_cast<std::uint32_t>(s.int64(c + 3));
+    d.failed_at = from_ns(s.int64(c + 4));
+  }
+}
+
+result<void> sqlite_store::remove_dead_letter(std::uint64_t id) {
+  auto r = impl_->write(
+      sql_dead_letter_remove, [&](sq::statement& st) { st.bind(1, clamp_u64(id)); },
+      "removing a dead letter");
+  if (!r) return std::move(r).error();
+  if (*r == 0) return error{errc::not_found, "no dead letter " + std::to_string(id)};
+  return {};
+}
+
+}  // namespace factum

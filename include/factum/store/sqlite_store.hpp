@@ -30,6 +30,9 @@ struct sqlite_options {
   /// The page size of a new file (no effect on an existing one). 16 KiB
   /// makes spread-out appends touch fewer B-tree pages.
   std::uint32_t page_size = 16384;
+  /// Caps the file at this many pages (0: no cap); an append that would grow
+  /// it further fails with `errc::storage_full` and writes nothing.
+  std::uint64_t max_page_count = 0;
 };
 
 /// The embedded event store: one SQLite file in WAL mode.
