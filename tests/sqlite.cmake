@@ -1,6 +1,13 @@
 # Tests of the SQLite backend (included from tests/CMakeLists.txt).
+add_executable(factum_sqlite_writer sqlite/writer_main.cpp)
+target_link_libraries(factum_sqlite_writer PRIVATE factum::sqlite)
+
 add_executable(factum_sqlite_tests
-  sqlite/conformance.cpp)
-target_link_libraries(factum_sqlite_tests PRIVATE factum::sqlite factum_test_main)
+  sqlite/conformance.cpp
+  sqlite/faults.cpp)
+target_link_libraries(factum_sqlite_tests PRIVATE factum::sqlite SQLite::SQLite3 factum_test_main)
+target_compile_definitions(factum_sqlite_tests PRIVATE
+  FACTUM_TEST_WRITER="$<TARGET_FILE:factum_sqlite_writer>")
+add_dependencies(factum_sqlite_tests factum_sqlite_writer)
 target_precompile_headers(factum_sqlite_tests REUSE_FROM factum_core_tests)
 catch_discover_tests(factum_sqlite_tests)
