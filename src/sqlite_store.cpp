@@ -185,6 +185,13 @@ result<append_result> decode_result(std::string_view text) {
   return r;
 }
 
+/// A stored checkpoint's position, or `storage_corrupt` when it is not one.
+result<position> stored_position(std::string_view subscriber, std::string_view text) {
+  if (auto p = position::parse(text)) return *p;
+  return error{errc::storage_corrupt,
+               "checkpoint of '" + std::string(subscriber) + "' is not a position"};
+}
+
 /// A connection with its prepared statements, cached by SQL text address.
 struct session {
   sq::connection conn;
@@ -339,6 +346,20 @@ struct sqlite_store::impl {
       return std::move(r).error();
     if (auto r = configure(*s, false); !r) return std::move(r).error();
     return reader_lease{this, std::move(s)};
+  }
+
+  /// Runs `fn(session&, statement&)` on a pooled reader, with the cached
+  /// statement of `sql` bound by `bind` and reset afterwards.
+  template <class Bind, class Fn>
+  auto query(const char* sql, Bind&& bind, Fn&& fn)
+      -> decltype(fn(std::declval<session&>(), std::declval<sq::statement&>())) {
+    auto r = reader();
+    if (!r) return std::move(r).error();
+    auto st = (*r)->stmt(sql);
+    if (!st) return std::move(st).error();
+    sq::reset_guard guard{**st};
+    bind(**st);
+    return fn(**r, **st);
   }
 
   // ---- event types ----
@@ -678,26 +699,27 @@ result<append_result> sqlite_store::do_append(std::span<const stream_write> writ
 result<std::vector<recorded_event>> sqlite_store::do_read_stream(const stream_id& stream,
                                                                  std::uint64_t from_version,
                                                                  std::size_t limit) {
-  auto r = impl_->reader();
-  if (!r) return std::move(r).error();
-  auto st = (*r)->stmt(sql_read_stream);
-  if (!st) return std::move(st).error();
-  sq::reset_guard guard{**st};
-  (*st)->bind(1, stream.view()).bind(2, clamp_u64(from_version)).bind(3, to_limit(limit));
-  return impl_->collect(**r, **st, "reading stream '" + stream.str() + "'");
+  return impl_->query(
+      sql_read_stream,
+      [&](sq::statement& st) {
+        st.bind(1, stream.view()).bind(2, clamp_u64(from_version)).bind(3, to_limit(limit));
+      },
+      [&](session& s, sq::statement& st) {
+        return impl_->collect(s, st, "reading stream '" + stream.str() + "'");
+      });
 }
 
 result<std::vector<recorded_event>> sqlite_store::do_read_all(position after, std::size_t limit,
                                                               const type_filter& types) {
+  if (types.empty())
+    return impl_->query(
+        sql_read_all,
+        [&](sq::statement& st) { st.bind(1, clamp_u64(after.global())).bind(2, to_limit(limit)); },
+        [&](session& s, sq::statement& st) {
+          return impl_->collect(s, st, "reading the global log");
+        });
   auto r = impl_->reader();
   if (!r) return std::move(r).error();
-  if (types.empty()) {
-    auto st = (*r)->stmt(sql_read_all);
-    if (!st) return std::move(st).error();
-    sq::reset_guard guard{**st};
-    (*st)->bind(1, clamp_u64(after.global())).bind(2, to_limit(limit));
-    return impl_->collect(**r, **st, "reading the global log");
-  }
   // Type keys are integers, so the IN list is written into the SQL text.
   std::string keys;
   for (const auto& name : types) {
@@ -754,22 +776,24 @@ result<void> sqlite_store::do_save_snapshot(const snapshot& s) {
 result<std::optional<snapshot>> sqlite_store::do_load_snapshot(const stream_id& stream,
                                                                std::uint32_t schema_version,
                                                                std::uint64_t max_version) {
-  auto r = impl_->reader();
-  if (!r) return std::move(r).error();
-  auto st = (*r)->stmt(sql_snapshot_load);
-  if (!st) return std::move(st).error();
-  sq::reset_guard guard{**st};
-  (*st)->bind(1, stream.view()).bind(2, static_cast<std::int64_t>(schema_version));
-  (*st)->bind(3, clamp_u64(max_version));
-  const int rc = (*st)->step();
-  if (rc == SQLITE_DONE) return std::optional<snapshot>{};
-  if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "loading a snapshot of '" + stream.str() + "'");
-  const auto state = (*st)->blob(2);
-  return std::optional<snapshot>{
-      snapshot{stream, static_cast<std::uint64_t>((*st)->int64(0)),
-               static_cast<std::uint32_t>((*st)->int64(1)),
-               std::string(reinterpret_cast<const char*>(state.data()), state.size()),
-               from_ns((*st)->int64(3))}};
+  return impl_->query(
+      sql_snapshot_load,
+      [&](sq::statement& st) {
+        st.bind(1, stream.view()).bind(2, static_cast<std::int64_t>(schema_version));
+        st.bind(3, clamp_u64(max_version));
+      },
+      [&](session& s, sq::statement& st) -> result<std::optional<snapshot>> {
+        const int rc = st.step();
+        if (rc == SQLITE_DONE) return std::optional<snapshot>{};
+        if (rc != SQLITE_ROW)
+          return s.conn.fail(rc, "loading a snapshot of '" + stream.str() + "'");
+        const auto state = st.blob(2);
+        return std::optional<snapshot>{
+            snapshot{stream, static_cast<std::uint64_t>(st.int64(0)),
+                     static_cast<std::uint32_t>(st.int64(1)),
+                     std::string(reinterpret_cast<const char*>(state.data()), state.size()),
+                     from_ns(st.int64(3))}};
+      });
 }
 
 result<void> sqlite_store::save_checkpoint(std::string_view subscriber, const position& p) {
@@ -782,54 +806,46 @@ result<void> sqlite_store::save_checkpoint(std::string_view subscriber, const po
 }
 
 result<std::optional<position>> sqlite_store::load_checkpoint(std::string_view subscriber) {
-  auto r = impl_->reader();
-  if (!r) return std::move(r).error();
-  auto st = (*r)->stmt(sql_checkpoint_load);
-  if (!st) return std::move(st).error();
-  sq::reset_guard guard{**st};
-  (*st)->bind(1, subscriber);
-  const int rc = (*st)->step();
-  if (rc == SQLITE_DONE) return std::optional<position>{};
-  if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "loading a checkpoint");
-  auto p = position::parse((*st)->text(0));
-  if (!p)
-    return error{errc::storage_corrupt,
-                 "checkpoint of '" + std::string(subscriber) + "' is not a position"};
-  return std::optional<position>{*p};
+  return impl_->query(
+      sql_checkpoint_load, [&](sq::statement& st) { st.bind(1, subscriber); },
+      [&](session& s, sq::statement& st) -> result<std::optional<position>> {
+        const int rc = st.step();
+        if (rc == SQLITE_DONE) return std::optional<position>{};
+        if (rc != SQLITE_ROW) return s.conn.fail(rc, "loading a checkpoint");
+        auto p = stored_position(subscriber, st.text(0));
+        if (!p) return std::move(p).error();
+        return std::optional<position>{*p};
+      });
 }
 
 result<std::vector<std::pair<std::string, position>>> sqlite_store::checkpoints() {
-  auto r = impl_->reader();
-  if (!r) return std::move(r).error();
-  auto st = (*r)->stmt(sql_checkpoint_all);
-  if (!st) return std::move(st).error();
-  sq::reset_guard guard{**st};
-  std::vector<std::pair<std::string, position>> out;
-  for (;;) {
-    const int rc = (*st)->step();
-    if (rc == SQLITE_DONE) return out;
-    if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "listing checkpoints");
-    auto p = position::parse((*st)->text(1));
-    if (!p)
-      return error{errc::storage_corrupt,
-                   "checkpoint of '" + std::string((*st)->text(0)) + "' is not a position"};
-    out.emplace_back(std::string((*st)->text(0)), *p);
-  }
+  using list = std::vector<std::pair<std::string, position>>;
+  return impl_->query(
+      sql_checkpoint_all, [](sq::statement&) {},
+      [&](session& s, sq::statement& st) -> result<list> {
+        list out;
+        for (;;) {
+          const int rc = st.step();
+          if (rc == SQLITE_DONE) return out;
+          if (rc != SQLITE_ROW) return s.conn.fail(rc, "listing checkpoints");
+          auto p = stored_position(st.text(0), st.text(1));
+          if (!p) return std::move(p).error();
+          out.emplace_back(std::string(st.text(0)), *p);
+        }
+      });
 }
 
 result<std::optional<append_result>> sqlite_store::load_command(command_id id) {
-  auto r = impl_->reader();
-  if (!r) return std::move(r).error();
-  auto st = (*r)->stmt(sql_command_select);
-  if (!st) return std::move(st).error();
-  sq::reset_guard guard{**st};
-  (*st)->bind_blob(1, id.bytes());
-  const int rc = (*st)->step();
-  if (rc == SQLITE_DONE) return std::optional<append_result>{};
-  if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "loading command " + id.to_string());
-  auto res = decode_result((*st)->text(0));
-  if (!res) return std::move(res).error();
-  return std::optional<append_result>{std::move(*res)};
+  return impl_->query(
+      sql_command_select, [&](sq::statement& st) { st.bind_blob(1, id.bytes()); },
+      [&](session& s, sq::statement& st) -> result<std::optional<append_result>> {
+        const int rc = st.step();
+        if (rc == SQLITE_DONE) return std::optional<append_result>{};
+        if (rc != SQLITE_ROW) return s.conn.fail(rc, "loading command " + id.to_string());
+        auto res = decode_result(st.text(0));
+        if (!res) return std::move(res).error();
+        return std::optional<append_result>{std::move(*res)};
+      });
 }
 
 result<std::uint64_t> sqlite_store::add_dead_letter(const dead_letter& letter) {
@@ -860,27 +876,24 @@ result<std::uint64_t> sqlite_store::add_dead_letter(const dead_letter& letter) {
 }
 
 result<std::vector<dead_letter>> sqlite_store::dead_letters(std::string_view subscriber) {
-  auto r = impl_->reader();
-  if (!r) return std::move(r).error();
-  auto st = (*r)->stmt(sql_dead_letter_list);
-  if (!st) return std::move(st).error();
-  sq::statement& s = **st;
-  sq::reset_guard guard{s};
-  s.bind(1, subscriber);
-  std::vector<dead_letter> out;
-  for (;;) {
-    const int rc = s.step();
-    if (rc == SQLITE_DONE) return out;
-    if (rc != SQLITE_ROW) return (*r)->conn.fail(rc, "listing dead letters");
-    dead_letter& d = out.emplace_back();
-    if (auto ok = impl_->decode_event(**r, s, d.event); !ok) return std::move(ok).error();
-    constexpr int c = event_column_count;
-    d.id = static_cast<std::uint64_t>(s.int64(c));
-    d.subscriber = std::string(s.text(c + 1));
-    d.error = std::string(s.text(c + 2));
-    d.attempts = static_cast<std::uint32_t>(s.int64(c + 3));
-    d.failed_at = from_ns(s.int64(c + 4));
-  }
+  return impl_->query(
+      sql_dead_letter_list, [&](sq::statement& st) { st.bind(1, subscriber); },
+      [&](session& s, sq::statement& st) -> result<std::vector<dead_letter>> {
+        std::vector<dead_letter> out;
+        for (;;) {
+          const int rc = st.step();
+          if (rc == SQLITE_DONE) return out;
+          if (rc != SQLITE_ROW) return s.conn.fail(rc, "listing dead letters");
+          dead_letter& d = out.emplace_back();
+          if (auto ok = impl_->decode_event(s, st, d.event); !ok) return std::move(ok).error();
+          constexpr int c = event_column_count;
+          d.id = static_cast<std::uint64_t>(st.int64(c));
+          d.subscriber = std::string(st.text(c + 1));
+          d.error = std::string(st.text(c + 2));
+          d.attempts = static_cast<std::uint32_t>(st.int64(c + 3));
+          d.failed_at = from_ns(st.int64(c + 4));
+        }
+      });
 }
 
 result<void> sqlite_store::remove_dead_letter(std::uint64_t id) {
