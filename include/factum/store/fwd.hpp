@@ -1,0 +1,16 @@
+#pragma once
+
+/// Forward declarations of the store room, for headers that only name them.
+namespace factum {
+struct stream_write;
+struct stream_range;
+struct append_result;
+struct append_options;
+struct snapshot;
+struct dead_letter;
+class event_store;
+class memory_store;
+class sqlite_store;
+struct sqlite_options;
+enum class sqlite_sync;
+}  // namespace factum
