@@ -1,0 +1,89 @@
+// A program that uses factum as any project would: register an event, append
+// it, read it back. It exits 0 only if the event round-trips through the
+// memory store and, when built with the sqlite component, the SQLite store.
+#include <cstdint>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+
+#include <factum/factum.hpp>
+
+#ifdef FACTUM_CONSUMER_SQLITE
+#include <factum/store/sqlite_store.hpp>
+#endif
+
+namespace shop {
+
+struct item_added {
+  std::string name;
+  std::int64_t count = 0;
+};
+FACTUM_EVENT(item_added, "ItemAdded", 1, name, count)
+
+using event = std::variant<item_added>;
+using codec = factum::codec<event>;
+
+}  // namespace shop
+
+namespace {
+
+int fail(std::string_view store, std::string_view what) {
+  std::cerr << store << ": " << what << '\n';
+  return 1;
+}
+
+/// Appends one event to a new stream, reads it back and compares.
+int round_trip(factum::event_store& store, std::string_view name) {
+  const factum::stream_id stream = factum::stream_id::of("cart", "c-1");
+  auto appended = store.append(stream, factum::expected_version::no_stream(),
+                               {shop::codec::encode(shop::item_added{"apple", 3})});
+  if (!appended) return fail(name, appended.error().message());
+
+  auto events = store.read_stream(stream);
+  if (!events) return fail(name, events.error().message());
+  if (events->size() != 1)
+    return fail(name, "expected 1 event, read " + std::to_string(events->size()));
+  const factum::recorded_event& recorded = events->front();
+  if (recorded.type != "ItemAdded" || recorded.version != 1 || recorded.global_position != 1)
+    return fail(name, "wrong type, version or position");
+
+  auto decoded = shop::codec::decode(recorded);
+  if (!decoded) return fail(name, decoded.error().message());
+  const auto* item = std::get_if<shop::item_added>(&*decoded);
+  if (item == nullptr || item->name != "apple" || item->count != 3)
+    return fail(name, "the event read back differs");
+
+  std::cout << name << ": ok " << recorded.data << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int main() {
+  std::cout << "factum " << FACTUM_VERSION_MAJOR << '.' << FACTUM_VERSION_MINOR << '.'
+            << FACTUM_VERSION_PATCH << '\n';
+
+  factum::memory_store memory;
+  if (round_trip(memory, "memory_store") != 0) return 1;
+
+#ifdef FACTUM_CONSUMER_SQLITE
+  std::random_device rd;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("factum-consumer-" + std::to_string(rd()) + std::to_string(rd()));
+  std::filesystem::create_directories(dir);
+  int status = 0;
+  {
+    auto sqlite = factum::sqlite_store::open(dir / "consumer.db");
+    status = sqlite ? round_trip(*sqlite, "sqlite_store")
+                    : fail("sqlite_store", sqlite.error().message());
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (status != 0) return status;
+#endif
+  return 0;
+}
