@@ -1,0 +1,50 @@
+# Test of the bank example, run by ctest as `cmake -P`:
+#   -DBANK=<the bank executable> -DWORK_DIR=<a scratch folder>
+# Two runs on one file: the second continues from what the first stored.
+# Then the default file (bank.db in the working directory), and an error.
+foreach(var BANK WORK_DIR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "run_twice.cmake needs -D${var}=...")
+  endif()
+endforeach()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}/default")
+
+# Runs bank with ARGN in DIR; fails unless it exits with EXPECT_RC and its
+# output matches every regex in EXPECT.
+function(run_bank dir expect_rc)
+  cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "ARGS;EXPECT")
+  execute_process(COMMAND "${BANK}" ${arg_ARGS}
+    WORKING_DIRECTORY "${dir}"
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message(STATUS "bank ${arg_ARGS} -> ${rc}\n${out}${err}")
+  if(NOT rc STREQUAL expect_rc)
+    message(FATAL_ERROR "bank ${arg_ARGS}: exit ${rc}, expected ${expect_rc}")
+  endif()
+  foreach(regex IN LISTS arg_EXPECT)
+    if(NOT "${out}${err}" MATCHES "${regex}")
+      message(FATAL_ERROR "bank ${arg_ARGS}: output does not match '${regex}'")
+    endif()
+  endforeach()
+endfunction()
+
+set(db "${WORK_DIR}/bank.db")
+run_bank("${WORK_DIR}" 0 ARGS --db "${db}"
+  EXPECT "acc-1: new" "balance of acc-1 \\(Ann\\): 70\n" "history of account-acc-1 \\(3 events\\)"
+         "\n +1 +1  AccountOpened +{\"owner\":\"Ann\"}\n"
+         "\n +3 +3  MoneyWithdrawn +{\"amount\":30}\n")
+run_bank("${WORK_DIR}" 0 ARGS --db "${db}"
+  EXPECT "acc-1: loaded, stream version 3, balance 70" "balance of acc-1 \\(Ann\\): 140\n"
+         "history of account-acc-1 \\(5 events\\)" "\n +5 +5  MoneyWithdrawn +{\"amount\":30}\n")
+
+# No --db: bank.db in the working directory.
+run_bank("${WORK_DIR}/default" 0 EXPECT "store: bank.db\n" "balance of acc-1 \\(Ann\\): 70\n")
+if(NOT EXISTS "${WORK_DIR}/default/bank.db")
+  message(FATAL_ERROR "bank without --db did not create bank.db in its working directory")
+endif()
+
+# A file that is not a database: a message and a non-zero exit.
+file(WRITE "${WORK_DIR}/not-a-db.txt" "this is not an SQLite database, only a long enough text file to look at\n")
+run_bank("${WORK_DIR}" 1 ARGS --db "${WORK_DIR}/not-a-db.txt" EXPECT "^bank: opening ")
+run_bank("${WORK_DIR}" 2 ARGS --bogus EXPECT "unknown argument '--bogus'" "usage: bank")
