@@ -416,20 +416,32 @@ struct sqlite_store::impl {
 
   // ---- decoding rows ----
 
-  /// Fills `out` from the FACTUM_EVENT_COLUMNS starting at column 0.
-  result<void> decode_event(session& s, const sq::statement& st, recorded_event& out) {
+  /// What consecutive rows usually share, so decoding them skips lookups.
+  struct row_cache {
+    std::int64_t type_key = 0;
+    std::string type;
+  };
+
+  /// Fills `out` from the FACTUM_EVENT_COLUMNS starting at column 0; `out`
+  /// may be the previous row's event, whose buffers are then reused.
+  result<void> decode_event(session& s, const sq::statement& st, recorded_event& out,
+                            row_cache& cache) {
     out.global_position = static_cast<std::uint64_t>(st.int64(0));
     out.pos = position::at(out.global_position);
     out.version = static_cast<std::uint64_t>(st.int64(1));
-    auto type = type_name(s, st.int64(2));
-    if (!type) return std::move(type).error();
-    out.type = std::move(*type);
+    if (const std::int64_t key = st.int64(2); key != cache.type_key) {
+      auto type = type_name(s, key);
+      if (!type) return std::move(type).error();
+      cache.type = std::move(*type);
+      cache.type_key = key;
+    }
+    out.type = cache.type;
     out.schema_version = static_cast<std::uint32_t>(st.int64(3));
     out.id = uuid_from(st.blob(4));
-    out.stream = stream_id{st.text(11)};
-    const std::string_view data = st.text(5);
-    out.data = json::parse(data.begin(), data.end(), nullptr, false);
-    if (out.data.is_discarded()) return malformed(out, "data is not valid JSON");
+    if (const std::string_view name = st.text(11); out.stream.view() != name)
+      out.stream = stream_id{name};
+    out.data.assign(st.text(5));
+    if (!detail::is_valid_json(out.data)) return malformed(out, "data is not valid JSON");
     out.metadata.correlation_id = uuid_from(st.blob(6));
     out.metadata.causation_id = uuid_from(st.blob(7));
     out.metadata.created_at = from_ns(st.int64(8));
@@ -460,12 +472,28 @@ struct sqlite_store::impl {
   result<std::vector<recorded_event>> collect(session& s, sq::statement& st,
                                               std::string_view doing) {
     std::vector<recorded_event> out;
+    row_cache cache;
     for (;;) {
       const int rc = st.step();
       if (rc == SQLITE_DONE) return out;
       if (rc != SQLITE_ROW) return s.conn.fail(rc, doing);
       recorded_event& e = out.emplace_back();
-      if (auto r = decode_event(s, st, e); !r) return std::move(r).error();
+      if (auto r = decode_event(s, st, e, cache); !r) return std::move(r).error();
+    }
+  }
+
+  /// Steps a query of FACTUM_EVENT_COLUMNS, handing each row to `fn` in one
+  /// reused event.
+  result<std::uint64_t> scan(session& s, sq::statement& st, std::string_view doing,
+                             const std::function<void(const recorded_event&)>& fn) {
+    recorded_event e;
+    row_cache cache;
+    for (std::uint64_t seen = 0;; ++seen) {
+      const int rc = st.step();
+      if (rc == SQLITE_DONE) return seen;
+      if (rc != SQLITE_ROW) return s.conn.fail(rc, doing);
+      if (auto r = decode_event(s, st, e, cache); !r) return std::move(r).error();
+      fn(e);
     }
   }
 
@@ -480,7 +508,8 @@ struct sqlite_store::impl {
     if (rc == SQLITE_DONE) return std::optional<recorded_event>{};
     if (rc != SQLITE_ROW) return s.conn.fail(rc, "looking up event " + id.to_string());
     recorded_event e;
-    if (auto r = decode_event(s, **st, e); !r) return std::move(r).error();
+    row_cache cache;
+    if (auto r = decode_event(s, **st, e, cache); !r) return std::move(r).error();
     return std::optional<recorded_event>{std::move(e)};
   }
 
@@ -567,7 +596,7 @@ struct sqlite_store::impl {
     auto ins = writer.stmt(sql_event_insert);
     if (!ins) return undo(std::move(ins).error());
     sq::statement& st = **ins;
-    std::string data, user;
+    std::string user;
     for (std::size_t i = 0; i < writes.size(); ++i) {
       const auto& w = writes[i];
       if (keys[i] == 0) {
@@ -585,11 +614,10 @@ struct sqlite_store::impl {
       for (const auto& e : w.events) {
         auto type = type_key(writer, e.type, true, &new_types);
         if (!type) return undo(std::move(type).error());
-        data = e.data.dump();
         sq::reset_guard guard{st};
         st.bind(1, ++pos).bind(2, keys[i]).bind(3, static_cast<std::int64_t>(++version));
         st.bind(4, *type).bind(5, static_cast<std::int64_t>(e.schema_version));
-        st.bind_blob(6, e.id.bytes()).bind(7, data);
+        st.bind_blob(6, e.id.bytes()).bind(7, e.data);
         bind_uuid(st, 8, e.metadata.correlation_id);
         bind_uuid(st, 9, e.metadata.causation_id);
         st.bind(10, to_ns(e.metadata.created_at)).bind(11, now);
@@ -706,6 +734,19 @@ result<std::vector<recorded_event>> sqlite_store::do_read_stream(const stream_id
       },
       [&](session& s, sq::statement& st) {
         return impl_->collect(s, st, "reading stream '" + stream.str() + "'");
+      });
+}
+
+result<std::uint64_t> sqlite_store::do_scan_stream(
+    const stream_id& stream, std::uint64_t from_version,
+    const std::function<void(const recorded_event&)>& fn) {
+  return impl_->query(
+      sql_read_stream,
+      [&](sq::statement& st) {
+        st.bind(1, stream.view()).bind(2, clamp_u64(from_version)).bind(3, std::int64_t{-1});
+      },
+      [&](session& s, sq::statement& st) {
+        return impl_->scan(s, st, "reading stream '" + stream.str() + "'", fn);
       });
 }
 
@@ -880,12 +921,14 @@ result<std::vector<dead_letter>> sqlite_store::dead_letters(std::string_view sub
       sql_dead_letter_list, [&](sq::statement& st) { st.bind(1, subscriber); },
       [&](session& s, sq::statement& st) -> result<std::vector<dead_letter>> {
         std::vector<dead_letter> out;
+        impl::row_cache cache;
         for (;;) {
           const int rc = st.step();
           if (rc == SQLITE_DONE) return out;
           if (rc != SQLITE_ROW) return s.conn.fail(rc, "listing dead letters");
           dead_letter& d = out.emplace_back();
-          if (auto ok = impl_->decode_event(s, st, d.event); !ok) return std::move(ok).error();
+          if (auto ok = impl_->decode_event(s, st, d.event, cache); !ok)
+            return std::move(ok).error();
           constexpr int c = event_column_count;
           d.id = static_cast<std::uint64_t>(st.int64(c));
           d.subscriber = std::string(st.text(c + 1));

@@ -11,8 +11,8 @@
 #include <catch2/catch.hpp>
 
 TEST_CASE("domain headers stand alone and carry the version", "[core]") {
-  STATIC_REQUIRE(FACTUM_VERSION == FACTUM_VERSION_MAJOR * 10000 + FACTUM_VERSION_MINOR * 100 +
-                                       FACTUM_VERSION_PATCH);
+  STATIC_REQUIRE(FACTUM_VERSION ==
+                 FACTUM_VERSION_MAJOR * 10000 + FACTUM_VERSION_MINOR * 100 + FACTUM_VERSION_PATCH);
   factum::stream_id id = factum::stream_id::of("account", "1");
   CHECK(id.category() == "account");
 }

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <factum/core/detail/json_text.hpp>
 #include <factum/core/event.hpp>
 #include <factum/core/result.hpp>
 
@@ -37,9 +38,16 @@ struct type_tag {};
 /// The name is written to disk and must never change (rename with an
 /// upcaster, not here). For a struct with its own `to_json`/`from_json` or no
 /// fields, use `FACTUM_EVENT_NAME(type, "Name", version)`.
-#define FACTUM_EVENT(Type, Name, Version, ...)          \
-  NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Type, __VA_ARGS__) \
-  FACTUM_EVENT_NAME(Type, Name, Version)
+#define FACTUM_EVENT(Type, Name, Version, ...)                                                \
+  NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Type, __VA_ARGS__)                                       \
+  FACTUM_EVENT_NAME(Type, Name, Version)                                                      \
+  [[maybe_unused]] constexpr auto factum_event_fields(::factum::type_tag<Type>) noexcept {    \
+    using factum_self = Type;                                                                 \
+    return ::factum::detail::field_list(                                                      \
+        nullptr NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(FACTUM_DETAIL_FIELD, __VA_ARGS__))); \
+  }
+
+#define FACTUM_DETAIL_FIELD(member) , ::factum::detail::make_field(#member, &factum_self::member)
 
 /// Names an event type whose JSON mapping the user writes (see FACTUM_EVENT).
 #define FACTUM_EVENT_NAME(Type, Name, Version)                       \
@@ -57,6 +65,21 @@ concept registered_event = requires {
   {j = t};
   { j.get<T>() } -> std::same_as<T>;
 };
+
+namespace detail {
+template <class Fields>
+struct all_plain;
+template <class... T, class... M>
+struct all_plain<std::tuple<field<T, M>...>> : std::bool_constant<(is_plain_field_v<M> && ...)> {};
+}  // namespace detail
+
+/// An event registered with FACTUM_EVENT whose fields are all integers,
+/// bools or strings: the codec maps it to and from JSON text directly.
+template <class T>
+concept plain_event = requires {
+  factum_event_fields(type_tag<T>{});
+}
+&&detail::all_plain<decltype(factum_event_fields(type_tag<T>{}))>::value;
 
 /// The registered name and schema version of `T`.
 template <registered_event T>
@@ -107,7 +130,14 @@ class codec<std::variant<Es...>> {
     event_data d;
     d.type = std::string(info_of<E>().name);
     d.schema_version = info_of<E>().version;
-    d.data = e;
+    if constexpr (plain_event<E>) {
+      if (detail::write_plain(e, factum_event_fields(type_tag<E>{}), d.data)) {
+        d.metadata = std::move(meta);
+        return d;
+      }
+    }
+    // Invalid UTF-8 in a string is replaced rather than thrown.
+    d.data = json(e).dump(-1, ' ', false, json::error_handler_t::replace);
     d.metadata = std::move(meta);
     return d;
   }
@@ -116,19 +146,22 @@ class codec<std::variant<Es...>> {
   }
 
   /// The C++ event of a stored one; `errc::unknown_event_type` for a name
-  /// this codec does not know, `errc::decode_failed` when the JSON does not fit
-  /// (both name the event's global position).
+  /// this codec does not know, `errc::malformed_event` for text that is not
+  /// JSON, `errc::decode_failed` when the JSON does not fit
+  /// (all name the event's global position).
   [[nodiscard]] static result<event> decode(const recorded_event& r) {
     return decode(r.type, r.schema_version, r.data, r.global_position);
   }
 
   [[nodiscard]] static result<event> decode(std::string_view type, std::uint32_t schema_version,
-                                            const json& data, std::uint64_t global_position = 0) {
+                                            std::string_view data,
+                                            std::uint64_t global_position = 0) {
+    std::optional<result<event>> out;
+    if ((try_decode<Es>(type, schema_version, data, global_position, out) || ...))
+      return std::move(*out);
     error unknown{errc::unknown_event_type, where(type, global_position)};
     if (global_position != 0) unknown.position = global_position;
-    result<event> out{std::move(unknown)};
-    (try_decode<Es>(type, schema_version, data, global_position, out) || ...);
-    return out;
+    return unknown;
   }
 
  private:
@@ -139,8 +172,8 @@ class codec<std::variant<Es...>> {
   }
 
   template <class E>
-  static bool try_decode(std::string_view type, std::uint32_t schema_version, const json& data,
-                         std::uint64_t pos, result<event>& out) {
+  static bool try_decode(std::string_view type, std::uint32_t schema_version, std::string_view data,
+                         std::uint64_t pos, std::optional<result<event>>& out) {
     constexpr event_info info = info_of<E>();
     if (type != info.name) return false;
     if (schema_version != info.version) {
@@ -151,8 +184,22 @@ class codec<std::variant<Es...>> {
       out = std::move(e);
       return true;
     }
+    if constexpr (plain_event<E>) {
+      E e{};
+      if (detail::read_plain(data, e, factum_event_fields(type_tag<E>{}))) {
+        out = event{std::in_place_type<E>, std::move(e)};
+        return true;
+      }
+    }
+    const json j = json::parse(data.begin(), data.end(), nullptr, false);
+    if (j.is_discarded()) {
+      error e{errc::malformed_event, where(type, pos) + ": data is not valid JSON"};
+      if (pos != 0) e.position = pos;
+      out = std::move(e);
+      return true;
+    }
     try {
-      out = event{std::in_place_type<E>, data.get<E>()};
+      out = event{std::in_place_type<E>, j.get<E>()};
     } catch (const json::exception& ex) {
       error e{errc::decode_failed, where(type, pos) + ": " + ex.what()};
       if (pos != 0) e.position = pos;

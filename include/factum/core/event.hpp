@@ -37,7 +37,7 @@ struct event_data {
   event_id id = uuid::v7();
   std::string type;  ///< the stable registered type name
   std::uint32_t schema_version = 1;
-  json data;  ///< the event's fields
+  std::string data;  ///< the event's fields as JSON text (the codec writes it)
   factum::metadata metadata;
 };
 
@@ -54,7 +54,7 @@ struct recorded_event {
   event_id id;
   std::string type;
   std::uint32_t schema_version = 1;
-  json data;
+  std::string data;  ///< JSON text, as stored; every backend checks it is well-formed JSON
   factum::metadata metadata;
   timestamp recorded_at{};  ///< when the store committed it
 };

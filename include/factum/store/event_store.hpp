@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <span>
@@ -118,6 +119,19 @@ class event_store {
   [[nodiscard]] result<std::vector<recorded_event>> read_stream(const stream_id& stream,
                                                                 std::uint64_t from_version = 1,
                                                                 std::size_t limit = no_limit);
+  /// Calls `fn` for each event of the stream with version >= `from_version`,
+  /// in order, without holding them all in memory; returns how many it saw.
+  /// This is how an aggregate is loaded. The event passed to `fn` is only
+  /// valid during the call (backends may reuse it for the next row).
+  /// ```
+  /// std::int64_t balance = 0;
+  /// store.scan_stream("account-1", 1, [&](const factum::recorded_event& e) {
+  ///   apply(state, codec::decode(e).value());
+  /// });
+  /// ```
+  result<std::uint64_t> scan_stream(const stream_id& stream, std::uint64_t from_version,
+                                    const std::function<void(const recorded_event&)>& fn);
+
   /// Events of the global log strictly after `after`, in order, at most
   /// `limit`, only of the given types when `types` is not empty.
   [[nodiscard]] result<std::vector<recorded_event>> read_all(position after = position::start(),
@@ -164,6 +178,10 @@ class event_store {
   virtual result<std::vector<recorded_event>> do_read_stream(const stream_id& stream,
                                                              std::uint64_t from_version,
                                                              std::size_t limit) = 0;
+  /// By default pages through `do_read_stream`; a backend may stream rows.
+  virtual result<std::uint64_t> do_scan_stream(
+      const stream_id& stream, std::uint64_t from_version,
+      const std::function<void(const recorded_event&)>& fn);
   virtual result<std::vector<recorded_event>> do_read_all(position after, std::size_t limit,
                                                           const type_filter& types) = 0;
   virtual result<std::uint64_t> do_stream_version(const stream_id& stream) = 0;

@@ -79,6 +79,9 @@ class sqlite_store final : public event_store {
   result<std::vector<recorded_event>> do_read_stream(const stream_id& stream,
                                                      std::uint64_t from_version,
                                                      std::size_t limit) override;
+  result<std::uint64_t> do_scan_stream(
+      const stream_id& stream, std::uint64_t from_version,
+      const std::function<void(const recorded_event&)>& fn) override;
   result<std::vector<recorded_event>> do_read_all(position after, std::size_t limit,
                                                   const type_filter& types) override;
   result<std::uint64_t> do_stream_version(const stream_id& stream) override;

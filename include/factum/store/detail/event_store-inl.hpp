@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include <factum/core/detail/json_text.hpp>
+
 namespace factum {
 namespace detail {
 
@@ -20,6 +22,9 @@ inline result<void> check_writes(std::span<const stream_write> writes) {
     for (const auto& e : w.events) {
       if (e.type.empty())
         return error{errc::invalid_argument, "an event for '" + w.stream.str() + "' has no type"};
+      if (!is_valid_json(e.data))
+        return error{errc::invalid_argument,
+                     "the data of an event for '" + w.stream.str() + "' is not valid JSON"};
       if (e.id.is_nil())
         return error{errc::invalid_argument, "an event for '" + w.stream.str() + "' has a nil id"};
       if (!ids.insert(e.id).second)
@@ -105,6 +110,28 @@ inline result<std::vector<recorded_event>> event_store::read_stream(const stream
   if (auto ok = stream.validate(); !ok) return std::move(ok).error();
   if (limit == 0) return std::vector<recorded_event>{};
   return do_read_stream(stream, std::max<std::uint64_t>(from_version, 1), limit);
+}
+
+inline result<std::uint64_t> event_store::scan_stream(
+    const stream_id& stream, std::uint64_t from_version,
+    const std::function<void(const recorded_event&)>& fn) {
+  if (auto ok = stream.validate(); !ok) return std::move(ok).error();
+  return do_scan_stream(stream, std::max<std::uint64_t>(from_version, 1), fn);
+}
+
+inline result<std::uint64_t> event_store::do_scan_stream(
+    const stream_id& stream, std::uint64_t from_version,
+    const std::function<void(const recorded_event&)>& fn) {
+  constexpr std::size_t page = 512;
+  std::uint64_t seen = 0;
+  for (;;) {
+    auto events = do_read_stream(stream, from_version + seen, page);
+    if (!events) return std::move(events).error();
+    for (const auto& e : *events)
+      fn(e);
+    seen += events->size();
+    if (events->size() < page) return seen;
+  }
 }
 
 inline result<std::vector<recorded_event>> event_store::read_all(position after, std::size_t limit,
