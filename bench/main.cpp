@@ -1,0 +1,121 @@
+// factum-bench: the workloads of shared/BENCH.md, each with its baseline
+// measured in the same run. Figures and how to read them: docs/performance.md.
+//
+//   factum-bench [--json] [--quick] [--filter REGEX] [--reps N] [--dir DIR] [--list]
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace {
+
+using factum_bench::figure;
+using factum_bench::options;
+using factum_bench::workload;
+
+constexpr const char* usage =
+    "usage: factum-bench [--json] [--quick] [--filter REGEX] [--reps N] [--dir DIR] [--list]\n"
+    "  --json          one JSON object per line and workload (shared/BENCH.md format)\n"
+    "  --quick         small sizes, the whole set in well under a minute\n"
+    "  --filter REGEX  only the workloads whose name matches (std::regex_search)\n"
+    "  --reps N        repetitions per figure (default 5, 3 with --quick; at least 3)\n"
+    "  --dir DIR       where the SQLite files go (default: the system temp folder)\n"
+    "  --list          print the workload names and exit\n";
+
+void print_row(const figure& f) {
+  const auto j = factum_bench::to_json(f);
+  double lo = f.samples.empty() ? 0 : f.samples.front(), hi = lo;
+  for (double s : f.samples) {
+    lo = std::min(lo, s);
+    hi = std::max(hi, s);
+  }
+  const double mid = factum_bench::median(f.samples);
+  const double spread = mid > 0 ? (hi - lo) / mid * 100 : 0;
+  std::string baseline = "-", ratio = "-";
+  if (!f.baseline_name.empty()) {
+    baseline = f.baseline_name + " " + j["baseline"].dump();
+    if (j.contains("ratio")) ratio = j["ratio"].dump();
+  }
+  std::printf("%-30s %14s %-12s %5.1f%%  %-36s %6s\n", f.name.c_str(), j["value"].dump().c_str(),
+              f.unit.c_str(), spread, baseline.c_str(), ratio.c_str());
+  std::printf("%-30s   params %s\n", "", j["params"].dump().c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options opt;
+  bool list = false;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string_view a = argv[i];
+      auto next = [&]() -> std::string {
+        if (i + 1 >= argc) throw std::invalid_argument(std::string(a) + " needs a value");
+        return argv[++i];
+      };
+      if (a == "--json") {
+        opt.json = true;
+      } else if (a == "--quick") {
+        opt.quick = true;
+      } else if (a == "--filter") {
+        opt.filter.emplace(next());
+      } else if (a == "--reps") {
+        opt.reps = std::stoi(next());
+        if (opt.reps < 3) throw std::invalid_argument("--reps must be at least 3");
+      } else if (a == "--dir") {
+        opt.dir = next();
+      } else if (a == "--list") {
+        list = true;
+      } else if (a == "--help" || a == "-h") {
+        std::fputs(usage, stdout);
+        return 0;
+      } else {
+        throw std::invalid_argument("unknown option " + std::string(a));
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "factum-bench: %s\n%s", e.what(), usage);
+    return 2;
+  }
+  if (opt.reps == 0) opt.reps = opt.quick ? 3 : 5;
+
+  std::vector<workload> all;
+  factum_bench::add_memory_append(all);
+#if FACTUM_BENCH_SQLITE
+  factum_bench::add_sqlite_append(all);
+#endif
+  factum_bench::add_rehydrate(all);
+
+  if (list) {
+    for (const auto& w : all)
+      std::puts(w.name.c_str());
+    return 0;
+  }
+  if (!opt.json)
+    std::printf("%-30s %14s %-12s %6s  %-36s %6s\n", "workload", "median", "unit", "spread",
+                "baseline (median)", "ratio");
+  int failed = 0;
+  for (const auto& w : all) {
+    if (opt.filter && !std::regex_search(w.name, *opt.filter)) continue;
+    try {
+      const figure f = w.run(opt);
+      if (opt.json) {
+        std::puts(factum_bench::to_json(f).dump().c_str());
+        std::fflush(stdout);
+      } else {
+        print_row(f);
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "factum-bench: %s failed: %s\n", w.name.c_str(), e.what());
+      ++failed;
+    }
+  }
+  return failed == 0 ? 0 : 1;
+}
