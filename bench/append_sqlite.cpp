@@ -1,0 +1,223 @@
+// W3.sqlite.append.batch: store-level multi-stream appends to sqlite_store,
+// against raw prepared INSERTs of the same rows into the same schema.
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <factum/store/sqlite_store.hpp>
+
+#include "domain.hpp"
+#include "harness.hpp"
+#include "raw_sqlite.hpp"
+
+namespace factum_bench {
+
+namespace {
+
+/// One append: several streams, as a group commit hands them to the store.
+struct batch {
+  std::vector<factum::stream_write> writes;
+  std::vector<std::size_t> accounts;  ///< the account number of each write
+};
+
+/// Every event both sides write, built before anything is timed.
+struct plan {
+  std::size_t streams = 0;
+  std::size_t streams_per_batch = 0;
+  std::size_t events_per_stream = 0;
+  std::vector<batch> warmup;  ///< one opening event per stream, untimed
+  std::vector<batch> timed;
+  /// Type keys in order of first use, as the store assigns them. Stream keys
+  /// are account + 1: the warm-up creates the streams in account order.
+  std::map<std::string, std::int64_t> type_keys;
+  std::size_t timed_events = 0;
+};
+
+plan make_plan(std::size_t streams, std::size_t batches, std::size_t streams_per_batch,
+               std::size_t events_per_stream) {
+  plan p;
+  p.streams = streams;
+  p.streams_per_batch = streams_per_batch;
+  p.events_per_stream = events_per_stream;
+  const std::size_t batch_events = streams_per_batch * events_per_stream;
+  std::vector<std::uint64_t> version(streams, 0);
+  for (std::size_t first = 0; first < streams; first += batch_events) {
+    batch& b = p.warmup.emplace_back();
+    for (std::size_t s = first; s < std::min(streams, first + batch_events); ++s) {
+      b.writes.push_back(
+          {account_stream(s), factum::expected_version::no_stream(), make_events(s, 1, 1)});
+      b.accounts.push_back(s);
+      version[s] = 1;
+    }
+  }
+  // Each timed batch draws `streams_per_batch` distinct streams at random.
+  std::mt19937_64 rng{20240611};
+  std::vector<std::size_t> order(streams);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  for (std::size_t i = 0; i < batches; ++i) {
+    batch& b = p.timed.emplace_back();
+    for (std::size_t j = 0; j < streams_per_batch; ++j) {
+      std::swap(order[j], order[j + rng() % (streams - j)]);
+      const std::size_t s = order[j];
+      b.writes.push_back({account_stream(s), factum::expected_version::exact(version[s]),
+                          make_events(s, version[s] + 1, events_per_stream)});
+      b.accounts.push_back(s);
+      version[s] += events_per_stream;
+      p.timed_events += events_per_stream;
+    }
+  }
+  for (const auto* part : {&p.warmup, &p.timed})
+    for (const auto& b : *part)
+      for (const auto& w : b.writes)
+        for (const auto& e : w.events)
+          p.type_keys.emplace(e.type, static_cast<std::int64_t>(p.type_keys.size() + 1));
+  return p;
+}
+
+double factum_rate(const plan& p, const std::filesystem::path& file) {
+  double t = 0;
+  {
+    factum::sqlite_store store{file};  // defaults: WAL, synchronous=FULL, 16 KiB pages
+    for (const auto& b : p.warmup)
+      check(store.append(b.writes), "warm-up append");
+    t = seconds([&] {
+      for (const auto& b : p.timed)
+        check(store.append(b.writes), "sqlite append");
+    });
+  }
+  scratch_dir::remove_db(file);
+  return static_cast<double>(p.timed_events) / t;
+}
+
+// The store's own INSERT, column for column.
+constexpr const char* sql_insert =
+    "INSERT INTO events(position, stream_key, version, type_key, schema_version, event_id, data,"
+    " correlation_id, causation_id, created_at, recorded_at, user_metadata)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+std::int64_t to_ns(factum::timestamp t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+double raw_rate(const plan& p, const std::filesystem::path& file, std::int64_t& page_size) {
+  { factum::sqlite_store schema{file}; }  // the same schema, page size and journal mode
+  double t = 0;
+  {
+    raw::db d{file, SQLITE_OPEN_READWRITE};
+    d.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL");
+    page_size = d.scalar("PRAGMA page_size");
+    d.exec("BEGIN IMMEDIATE");
+    {
+      raw::stmt s{d, "INSERT INTO streams(stream_key, name) VALUES (?1, ?2)"};
+      for (std::size_t a = 0; a < p.streams; ++a) {
+        const factum::stream_id name = account_stream(a);
+        sqlite3_bind_int64(s.get(), 1, static_cast<std::int64_t>(a + 1));
+        sqlite3_bind_text(s.get(), 2, name.str().data(), static_cast<int>(name.str().size()),
+                          SQLITE_TRANSIENT);
+        s.step();
+        s.reset();
+      }
+      raw::stmt ty{d, "INSERT INTO event_types(type_key, name) VALUES (?1, ?2)"};
+      for (const auto& [name, key] : p.type_keys) {
+        sqlite3_bind_int64(ty.get(), 1, key);
+        sqlite3_bind_text(ty.get(), 2, name.data(), static_cast<int>(name.size()),
+                          SQLITE_TRANSIENT);
+        ty.step();
+        ty.reset();
+      }
+    }
+    d.exec("COMMIT");
+
+    raw::stmt begin{d, "BEGIN IMMEDIATE"}, commit{d, "COMMIT"}, ins{d, sql_insert};
+    sqlite3_stmt* st = ins.get();
+    std::int64_t pos = 0;
+    auto write = [&](const batch& b) {
+      begin.step();
+      begin.reset();
+      const std::int64_t now = to_ns(std::chrono::system_clock::now());
+      for (std::size_t i = 0; i < b.writes.size(); ++i) {
+        const auto& w = b.writes[i];
+        const auto key = static_cast<std::int64_t>(b.accounts[i] + 1);
+        auto version = static_cast<std::int64_t>(w.expected.is_exact() ? w.expected.value() : 0);
+        for (const auto& e : w.events) {
+          sqlite3_bind_int64(st, 1, ++pos);
+          sqlite3_bind_int64(st, 2, key);
+          sqlite3_bind_int64(st, 3, ++version);
+          sqlite3_bind_int64(st, 4, p.type_keys.find(e.type)->second);
+          sqlite3_bind_int64(st, 5, e.schema_version);
+          sqlite3_bind_blob(st, 6, e.id.bytes().data(), 16, SQLITE_STATIC);
+          sqlite3_bind_text(st, 7, e.data.data(), static_cast<int>(e.data.size()), SQLITE_STATIC);
+          sqlite3_bind_null(st, 8);
+          sqlite3_bind_null(st, 9);
+          sqlite3_bind_int64(st, 10, to_ns(e.metadata.created_at));
+          sqlite3_bind_int64(st, 11, now);
+          sqlite3_bind_null(st, 12);
+          ins.step();
+          ins.reset();
+        }
+      }
+      commit.step();
+      commit.reset();
+    };
+    for (const auto& b : p.warmup)
+      write(b);
+    t = seconds([&] {
+      for (const auto& b : p.timed)
+        write(b);
+    });
+  }
+  scratch_dir::remove_db(file);
+  return static_cast<double>(p.timed_events) / t;
+}
+
+figure sqlite_append(const options& opt) {
+  const std::size_t streams = opt.size(10'000, 2'000);
+  const std::size_t batches = opt.size(200, 10);
+  const plan p = make_plan(streams, batches, 100, 10);
+  scratch_dir dir{opt.dir};
+
+  figure f;
+  f.name = "W3.sqlite.append.batch";
+  f.unit = "events/s";
+  f.baseline_name = "sqlite.raw.insert.batch";
+  std::int64_t page_size = 0;
+  for (int rep = 0; rep < opt.reps; ++rep) {
+    // Alternate which side goes first, so drift in the machine's load
+    // falls on both.
+    const auto file = [&](const char* side) {
+      return dir.path() / (std::string(side) + "-" + std::to_string(rep) + ".db");
+    };
+    if (rep % 2 == 0) {
+      f.samples.push_back(factum_rate(p, file("factum")));
+      f.baseline_samples.push_back(raw_rate(p, file("raw"), page_size));
+    } else {
+      f.baseline_samples.push_back(raw_rate(p, file("raw"), page_size));
+      f.samples.push_back(factum_rate(p, file("factum")));
+    }
+  }
+  f.params = {{"events", p.timed_events},
+              {"batch_events", p.streams_per_batch * p.events_per_stream},
+              {"streams_per_batch", p.streams_per_batch},
+              {"events_per_stream", p.events_per_stream},
+              {"streams", p.streams},
+              {"warmup_events", p.streams},
+              {"expected_version", "exact"},
+              {"journal_mode", "wal"},
+              {"synchronous", "full"},
+              {"page_size", page_size},
+              {"fs", file_system(dir.path())},
+              {"reps", opt.reps}};
+  return f;
+}
+
+}  // namespace
+
+void add_sqlite_append(std::vector<workload>& out) {
+  out.push_back({"W3.sqlite.append.batch", sqlite_append});
+}
+
+}  // namespace factum_bench
