@@ -109,7 +109,7 @@ int run(int argc, char** argv) {
 
   auto store = factum::sqlite_store::open(db);
   if (!store) {
-    std::cerr << "bank: opening " << db << ": " << store.error().message() << '\n';
+    std::cerr << "bank: opening " << db.string() << ": " << store.error().message() << '\n';
     return 1;
   }
   std::cout << "store: " << db.string() << '\n';
@@ -121,6 +121,11 @@ int run(int argc, char** argv) {
   }
   std::cout << "acc-1: " << (acc->state.open ? "loaded" : "new") << ", stream version "
             << acc->version << ", balance " << acc->state.balance << '\n';
+  if (acc->version > 0)
+    std::cout << "continuing from the previous runs: " << acc->version
+              << " events already stored, balance " << acc->state.balance << '\n';
+  else
+    std::cout << "first run on this file: the account does not exist yet\n";
 
   if (!acc->state.open && !commit(*store, *acc, bank::open(acc->state, "Ann"), "open for Ann"))
     return 1;

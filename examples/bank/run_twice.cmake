@@ -27,16 +27,33 @@ function(run_bank dir expect_rc)
       message(FATAL_ERROR "bank ${arg_ARGS}: output does not match '${regex}'")
     endif()
   endforeach()
+  set(bank_output "${out}" PARENT_SCOPE)
+endfunction()
+
+# The balance a run printed, in VAR.
+function(printed_balance var)
+  if(NOT bank_output MATCHES "balance of acc-1 \\([^)]*\\): (-?[0-9]+)\n")
+    message(FATAL_ERROR "bank printed no balance")
+  endif()
+  set(${var} ${CMAKE_MATCH_1} PARENT_SCOPE)
 endfunction()
 
 set(db "${WORK_DIR}/bank.db")
 run_bank("${WORK_DIR}" 0 ARGS --db "${db}"
-  EXPECT "acc-1: new" "balance of acc-1 \\(Ann\\): 70\n" "history of account-acc-1 \\(3 events\\)"
+  EXPECT "acc-1: new" "first run on this file" "balance of acc-1 \\(Ann\\): 70\n"
+         "history of account-acc-1 \\(3 events\\)"
          "\n +1 +1  AccountOpened +{\"owner\":\"Ann\"}\n"
          "\n +3 +3  MoneyWithdrawn +{\"amount\":30}\n")
+printed_balance(first_balance)
 run_bank("${WORK_DIR}" 0 ARGS --db "${db}"
-  EXPECT "acc-1: loaded, stream version 3, balance 70" "balance of acc-1 \\(Ann\\): 140\n"
+  EXPECT "acc-1: loaded, stream version 3, balance 70"
+         "continuing from the previous runs: 3 events already stored, balance 70\n"
+         "balance of acc-1 \\(Ann\\): 140\n"
          "history of account-acc-1 \\(5 events\\)" "\n +5 +5  MoneyWithdrawn +{\"amount\":30}\n")
+printed_balance(second_balance)
+if(NOT second_balance GREATER first_balance)
+  message(FATAL_ERROR "the second run's balance ${second_balance} is not above the first's ${first_balance}")
+endif()
 
 # No --db: bank.db in the working directory.
 run_bank("${WORK_DIR}/default" 0 EXPECT "store: bank.db\n" "balance of acc-1 \\(Ann\\): 70\n")
