@@ -6,9 +6,9 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git clang-format
+  build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev
-  catch2 libboost-dev libbenchmark-dev
+  catch2 libboost-dev libbenchmark-dev e2fsprogs
 )
 
 missing=()
