@@ -18,6 +18,21 @@ namespace factum_bench {
 
 namespace {
 
+std::vector<std::string>& pragmas() {
+  static std::vector<std::string> p;
+  return p;
+}
+
+// An SQLite auto-extension: runs once in every connection as it opens.
+int run_pragmas(sqlite3* db, const char** error, const sqlite3_api_routines*) {
+  for (const auto& p : pragmas())
+    if (sqlite3_exec(db, ("PRAGMA " + p).c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      *error = sqlite3_mprintf("PRAGMA %s: %s", p.c_str(), sqlite3_errmsg(db));
+      return SQLITE_ERROR;
+    }
+  return SQLITE_OK;
+}
+
 /// One append: several streams, as a group commit hands them to the store.
 struct batch {
   std::vector<factum::stream_write> writes;
@@ -211,10 +226,17 @@ figure sqlite_append(const options& opt) {
               {"page_size", page_size},
               {"fs", file_system(dir.path())},
               {"reps", opt.reps}};
+  if (!opt.sqlite_pragmas.empty()) f.params["sqlite_pragmas"] = opt.sqlite_pragmas;
   return f;
 }
 
 }  // namespace
+
+void use_sqlite_pragmas(const std::vector<std::string>& list) {
+  pragmas() = list;
+  if (!list.empty())
+    sqlite3_auto_extension(reinterpret_cast<void (*)()>(&run_pragmas));  // NOLINT: SQLite's API
+}
 
 void add_sqlite_append(std::vector<workload>& out) {
   out.push_back({"W3.sqlite.append.batch", sqlite_append});

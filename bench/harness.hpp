@@ -24,6 +24,9 @@ struct options {
   int reps = 0;        ///< repetitions per figure (0: 5, or 3 with --quick)
   std::optional<std::regex> filter;
   std::filesystem::path dir;  ///< where SQLite files go (default: the temp folder)
+  /// Run as `PRAGMA <p>` on every SQLite connection the process opens, the
+  /// store's and the baselines' alike: to try a setting without a rebuild.
+  std::vector<std::string> sqlite_pragmas;
 
   /// `full` normally, `small` with --quick.
   [[nodiscard]] std::size_t size(std::size_t full, std::size_t small) const {
@@ -100,5 +103,8 @@ class scratch_dir {
 void add_memory_append(std::vector<workload>& out);  // append_memory.cpp, W2
 void add_sqlite_append(std::vector<workload>& out);  // append_sqlite.cpp, W3
 void add_rehydrate(std::vector<workload>& out);      // rehydrate.cpp, W4
+/// Makes every SQLite connection opened from now on run `PRAGMA p` for each p
+/// (append_sqlite.cpp; an SQLite auto-extension).
+void use_sqlite_pragmas(const std::vector<std::string>& pragmas);
 
 }  // namespace factum_bench

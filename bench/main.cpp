@@ -1,7 +1,7 @@
 // factum-bench: the workloads of shared/BENCH.md, each with its baseline
 // measured in the same run. Figures and how to read them: docs/performance.md.
 //
-//   factum-bench [--json] [--quick] [--filter REGEX] [--reps N] [--dir DIR] [--list]
+//   factum-bench --help
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -20,12 +20,16 @@ using factum_bench::options;
 using factum_bench::workload;
 
 constexpr const char* usage =
-    "usage: factum-bench [--json] [--quick] [--filter REGEX] [--reps N] [--dir DIR] [--list]\n"
+    "usage: factum-bench [--json] [--quick] [--filter REGEX] [--reps N] [--dir DIR]\n"
+    "                    [--sqlite-pragma P]... [--list]\n"
     "  --json          one JSON object per line and workload (shared/BENCH.md format)\n"
     "  --quick         small sizes, the whole set in well under a minute\n"
     "  --filter REGEX  only the workloads whose name matches (std::regex_search)\n"
     "  --reps N        repetitions per figure (default 5, 3 with --quick; at least 3)\n"
     "  --dir DIR       where the SQLite files go (default: the system temp folder)\n"
+    "  --sqlite-pragma P\n"
+    "                  run PRAGMA P on every SQLite connection, factum's and the\n"
+    "                  baselines' alike (e.g. temp_store=MEMORY); shown in params\n"
     "  --list          print the workload names and exit\n";
 
 void print_row(const figure& f) {
@@ -71,6 +75,8 @@ int main(int argc, char** argv) {
         if (opt.reps < 3) throw std::invalid_argument("--reps must be at least 3");
       } else if (a == "--dir") {
         opt.dir = next();
+      } else if (a == "--sqlite-pragma") {
+        opt.sqlite_pragmas.push_back(next());
       } else if (a == "--list") {
         list = true;
       } else if (a == "--help" || a == "-h") {
@@ -85,6 +91,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (opt.reps == 0) opt.reps = opt.quick ? 3 : 5;
+
+#if FACTUM_BENCH_SQLITE
+  factum_bench::use_sqlite_pragmas(opt.sqlite_pragmas);
+#else
+  if (!opt.sqlite_pragmas.empty()) {
+    std::fputs("factum-bench: built without SQLite; --sqlite-pragma has no effect\n", stderr);
+    return 2;
+  }
+#endif
 
   std::vector<workload> all;
   factum_bench::add_memory_append(all);

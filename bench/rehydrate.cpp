@@ -150,6 +150,7 @@ figure rehydrate_sqlite(const options& opt, sqlite_fixture* fx) {
   f.unit = "events/s";
   f.baseline_name = "sqlite.raw.read";
   f.params = {{"events", fx->events}, {"snapshot", false}, {"reps", opt.reps}};
+  if (!opt.sqlite_pragmas.empty()) f.params["sqlite_pragmas"] = opt.sqlite_pragmas;
   const auto events = static_cast<double>(fx->events);
   for (int rep = 0; rep < opt.reps; ++rep) {
     account_state s;
@@ -187,6 +188,7 @@ figure rehydrate_sqlite_snapshot(const options& opt, sqlite_fixture* fx) {
   f.params = {{"events", fx->events},       {"snapshot_every", snapshot_every},
               {"snapshots", fx->snapshots}, {"tail_events", tail},
               {"loads_per_rep", loads},     {"reps", opt.reps}};
+  if (!opt.sqlite_pragmas.empty()) f.params["sqlite_pragmas"] = opt.sqlite_pragmas;
   return f;
 }
 
