@@ -13,6 +13,10 @@
 
 #include "harness.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace {
 
 using factum_bench::figure;
@@ -119,6 +123,11 @@ int main(int argc, char** argv) {
   int failed = 0;
   for (const auto& w : all) {
     if (opt.filter && !std::regex_search(w.name, *opt.filter)) continue;
+#if defined(__GLIBC__)
+    // Hand the previous workload's freed heap back to the system, so one
+    // workload's garbage does not slow the next one's allocations.
+    malloc_trim(0);
+#endif
     try {
       const figure f = w.run(opt);
       if (opt.json) {
