@@ -25,7 +25,7 @@ using factum_bench::workload;
 
 constexpr const char* usage =
     "usage: factum-bench [--json] [--quick] [--filter REGEX] [--reps N] [--dir DIR]\n"
-    "                    [--sqlite-pragma P]... [--list]\n"
+    "                    [--sqlite-pragma P]... [--samples] [--list]\n"
     "  --json          one JSON object per line and workload (shared/BENCH.md format)\n"
     "  --quick         small sizes, the whole set in well under a minute\n"
     "  --filter REGEX  only the workloads whose name matches (std::regex_search)\n"
@@ -34,9 +34,10 @@ constexpr const char* usage =
     "  --sqlite-pragma P\n"
     "                  run PRAGMA P on every SQLite connection, factum's and the\n"
     "                  baselines' alike (e.g. temp_store=MEMORY); shown in params\n"
+    "  --samples       in the table, also every repetition's figure\n"
     "  --list          print the workload names and exit\n";
 
-void print_row(const figure& f) {
+void print_row(const figure& f, bool samples) {
   const auto j = factum_bench::to_json(f);
   double lo = f.samples.empty() ? 0 : f.samples.front(), hi = lo;
   for (double s : f.samples) {
@@ -52,6 +53,15 @@ void print_row(const figure& f) {
   }
   std::printf("%-30s %14s %-12s %5.1f%%  %-36s %6s\n", f.name.c_str(), j["value"].dump().c_str(),
               f.unit.c_str(), spread, baseline.c_str(), ratio.c_str());
+  if (samples) {
+    std::printf("%-30s   samples", "");
+    for (double x : f.samples)
+      std::printf(" %.4g", x);
+    if (!f.baseline_samples.empty()) std::printf("  baseline samples");
+    for (double x : f.baseline_samples)
+      std::printf(" %.4g", x);
+    std::printf("\n");
+  }
   std::printf("%-30s   params %s\n", "", j["params"].dump().c_str());
   std::fflush(stdout);
 }
@@ -60,7 +70,7 @@ void print_row(const figure& f) {
 
 int main(int argc, char** argv) {
   options opt;
-  bool list = false;
+  bool list = false, samples = false;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string_view a = argv[i];
@@ -81,6 +91,8 @@ int main(int argc, char** argv) {
         opt.dir = next();
       } else if (a == "--sqlite-pragma") {
         opt.sqlite_pragmas.push_back(next());
+      } else if (a == "--samples") {
+        samples = true;
       } else if (a == "--list") {
         list = true;
       } else if (a == "--help" || a == "-h") {
@@ -134,7 +146,7 @@ int main(int argc, char** argv) {
         std::puts(factum_bench::to_json(f).dump().c_str());
         std::fflush(stdout);
       } else {
-        print_row(f);
+        print_row(f, samples);
       }
     } catch (const std::exception& e) {
       std::fprintf(stderr, "factum-bench: %s failed: %s\n", w.name.c_str(), e.what());
