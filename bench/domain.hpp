@@ -1,7 +1,7 @@
 #pragma once
 
-// The bench's domain: the bank account of examples/bank, with a state that
-// can be written to a snapshot.
+// The bench's domain: the bank account of examples/bank (one definition of
+// it), with a state that can be written to a snapshot and event generators.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,48 +12,37 @@
 
 #include <factum/domain.hpp>
 
+#include "../examples/bank/bank_domain.hpp"
+
 namespace factum_bench {
 
-struct account_opened {
-  std::string owner;
-  std::int64_t initial = 0;
-};
-FACTUM_EVENT(account_opened, "AccountOpened", 1, owner, initial)
+using bank::account_opened;
+using bank::money_deposited;
+using bank::money_withdrawn;
+using account_event = bank::event;
+using account_codec = bank::codec;
 
-struct money_deposited {
-  std::int64_t amount = 0;
-};
-FACTUM_EVENT(money_deposited, "MoneyDeposited", 1, amount)
-
-struct money_withdrawn {
-  std::int64_t amount = 0;
-};
-FACTUM_EVENT(money_withdrawn, "MoneyWithdrawn", 1, amount)
-
-using account_event = std::variant<account_opened, money_deposited, money_withdrawn>;
-using account_codec = factum::codec<account_event>;
-
-/// What an account's events leave behind; `version` is the last applied one.
+/// The example's account state plus the last applied version, as snapshots store it.
 struct account_state {
-  bool open = false;
-  std::string owner;
-  std::int64_t balance = 0;
+  bank::state account;
   std::uint64_t version = 0;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(account_state, open, owner, balance, version)
+
+inline void to_json(nlohmann::json& j, const account_state& s) {
+  j = {{"open", s.account.open},
+       {"owner", s.account.owner},
+       {"balance", s.account.balance},
+       {"version", s.version}};
+}
+inline void from_json(const nlohmann::json& j, account_state& s) {
+  j.at("open").get_to(s.account.open);
+  j.at("owner").get_to(s.account.owner);
+  j.at("balance").get_to(s.account.balance);
+  j.at("version").get_to(s.version);
+}
 
 inline void evolve(account_state& s, const account_event& e) {
-  struct visitor {
-    account_state& s;
-    void operator()(const account_opened& e) const {
-      s.open = true;
-      s.owner = e.owner;
-      s.balance = e.initial;
-    }
-    void operator()(const money_deposited& e) const { s.balance += e.amount; }
-    void operator()(const money_withdrawn& e) const { s.balance -= e.amount; }
-  };
-  std::visit(visitor{s}, e);
+  bank::apply(s.account, e);
   ++s.version;
 }
 
@@ -61,7 +50,7 @@ inline void evolve(account_state& s, const account_event& e) {
 /// deposits with a withdrawal every fourth event. Each has a fresh UUIDv7.
 inline factum::event_data make_event(std::size_t account, std::uint64_t version) {
   if (version == 1)
-    return account_codec::encode(account_opened{"owner-" + std::to_string(account), 100});
+    return account_codec::encode(account_opened{"owner-" + std::to_string(account)});
   if (version % 4 == 0)
     return account_codec::encode(money_withdrawn{static_cast<std::int64_t>(version % 50 + 1)});
   return account_codec::encode(money_deposited{static_cast<std::int64_t>(version * 37 % 1000 + 1)});
