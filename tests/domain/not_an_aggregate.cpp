@@ -25,7 +25,9 @@ struct agg {
   using state = st;
 #endif
 #ifndef MISSING_execute
-  static factum::decision<event> execute(const st&, const int&) { return {}; }
+  static factum::decision<event> execute(const st&, const int&) {
+    return {};
+  }
 #endif
 #ifndef MISSING_apply
   static void apply(st&, const event&) {}
