@@ -42,7 +42,7 @@ inline void from_json(const nlohmann::json& j, account_state& s) {
 }
 
 inline void evolve(account_state& s, const account_event& e) {
-  bank::apply(s.account, e);
+  bank::account::apply(s.account, e);
   ++s.version;
 }
 

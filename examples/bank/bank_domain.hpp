@@ -1,15 +1,15 @@
 #pragma once
 
-/// The bank account domain: events, state, evolve (`apply`) and decide
-/// (`open`, `deposit`, `withdraw`).
+/// The bank account domain: events, commands, and the `account` aggregate
+/// (state, decide with `execute`, evolve with `apply`).
 ///
 /// Plain structs and pure functions, no I/O. It includes <factum/domain.hpp>
 /// only, so it compiles without SQLite, spdlog or Asio and can be tested on
 /// its own:
 /// ```
-/// bank::state s;
-/// bank::apply(s, bank::account_opened{"Ann"});
-/// auto d = bank::withdraw(s, 30);   // rejection "insufficient_funds"
+/// factum::testing::given<bank::account>({bank::account_opened{"Ann"}})
+///     .when(bank::withdraw{30})
+///     .then_reject("insufficient_funds");
 /// ```
 #include <cstdint>
 #include <limits>
@@ -21,9 +21,6 @@
 #include <factum/domain.hpp>
 
 namespace bank {
-
-/// The stream category of accounts: account "acc-1" is the stream "account-acc-1".
-inline constexpr std::string_view category = "account";
 
 // Events: what happened. Their names are written to disk and never change.
 
@@ -42,70 +39,77 @@ struct money_withdrawn {
 };
 FACTUM_EVENT(money_withdrawn, "MoneyWithdrawn", 1, amount)
 
-using event = std::variant<account_opened, money_deposited, money_withdrawn>;
+// Commands: what a caller asks for. They are not stored.
+
+struct open_account {
+  std::string owner;
+};
+struct deposit {
+  std::int64_t amount = 0;
+};
+struct withdraw {
+  std::int64_t amount = 0;
+};
+
+/// The bank account aggregate: pure decide (`execute`) and evolve (`apply`).
+struct account {
+  static constexpr std::string_view category = "account";
+  using event = std::variant<account_opened, money_deposited, money_withdrawn>;
+  using command = std::variant<open_account, deposit, withdraw>;
+
+  /// An account as its events leave it.
+  struct state {
+    bool open = false;
+    std::string owner;
+    std::int64_t balance = 0;
+  };
+
+  /// Decide: the events a command causes, or why it is refused. No I/O.
+  static factum::decision<event> execute(const state& s, const command& c) {
+    return std::visit([&s](const auto& cmd) { return decide(s, cmd); }, c);
+  }
+
+  /// Evolve: the state after one more event. It never fails: the event has
+  /// happened already.
+  static void apply(state& s, const event& e) {
+    std::visit([&s](const auto& ev) { evolve(s, ev); }, e);
+  }
+
+ private:
+  static factum::decision<event> decide(const state& s, const open_account& c) {
+    if (s.open) return factum::reject("already_open", "the account is open already");
+    if (c.owner.empty()) return factum::reject("invalid_owner", "an account needs an owner");
+    return account_opened{c.owner};
+  }
+  static factum::decision<event> decide(const state& s, const deposit& c) {
+    if (!s.open) return factum::reject("account_not_open", "the account is not open");
+    if (c.amount <= 0) return factum::reject("invalid_amount", "a deposit must be positive");
+    if (c.amount > std::numeric_limits<std::int64_t>::max() - s.balance)
+      return factum::reject("balance_overflow", "the balance would overflow");
+    return money_deposited{c.amount};
+  }
+  static factum::decision<event> decide(const state& s, const withdraw& c) {
+    if (!s.open) return factum::reject("account_not_open", "the account is not open");
+    if (c.amount <= 0) return factum::reject("invalid_amount", "a withdrawal must be positive");
+    if (c.amount > s.balance)
+      return factum::reject("insufficient_funds", "balance " + std::to_string(s.balance) +
+                                                      ", withdrawal " + std::to_string(c.amount));
+    return money_withdrawn{c.amount};
+  }
+
+  static void evolve(state& s, const account_opened& e) {
+    s.open = true;
+    s.owner = e.owner;
+  }
+  static void evolve(state& s, const money_deposited& e) { s.balance += e.amount; }
+  static void evolve(state& s, const money_withdrawn& e) { s.balance -= e.amount; }
+};
+
+static_assert(factum::aggregate<account>);
+
+using event = account::event;
+using state = account::state;
 /// Maps the events to stored ones and back, by the names registered above.
 using codec = factum::codec<event>;
-
-/// An account as its events leave it.
-struct state {
-  bool open = false;
-  std::string owner;
-  std::int64_t balance = 0;
-};
-
-// Evolve: the state after one more event. Pure, and it never fails: the
-// event has happened already.
-
-inline void apply(state& s, const account_opened& e) {
-  s.open = true;
-  s.owner = e.owner;
-}
-inline void apply(state& s, const money_deposited& e) {
-  s.balance += e.amount;
-}
-inline void apply(state& s, const money_withdrawn& e) {
-  s.balance -= e.amount;
-}
-inline void apply(state& s, const event& e) {
-  std::visit([&s](const auto& alternative) { apply(s, alternative); }, e);
-}
-
-/// Why a command was refused: a stable code for programs, a message for people.
-struct rejection {
-  std::string code;
-  std::string message;
-};
-
-/// What a command decided: the event to append, or a rejection.
-template <class Event>
-using decision = std::variant<Event, rejection>;
-
-// Decide: pure functions of the current state and the command's arguments.
-
-/// Opens the account for `owner`; only once.
-inline decision<account_opened> open(const state& s, std::string owner) {
-  if (s.open) return rejection{"already_open", "the account is open already"};
-  if (owner.empty()) return rejection{"invalid_owner", "an account needs an owner"};
-  return account_opened{std::move(owner)};
-}
-
-/// Puts a positive amount into an open account.
-inline decision<money_deposited> deposit(const state& s, std::int64_t amount) {
-  if (!s.open) return rejection{"account_not_open", "the account is not open"};
-  if (amount <= 0) return rejection{"invalid_amount", "a deposit must be positive"};
-  if (amount > std::numeric_limits<std::int64_t>::max() - s.balance)
-    return rejection{"balance_overflow", "the balance would overflow"};
-  return money_deposited{amount};
-}
-
-/// Takes a positive amount out of an open account, never more than its balance.
-inline decision<money_withdrawn> withdraw(const state& s, std::int64_t amount) {
-  if (!s.open) return rejection{"account_not_open", "the account is not open"};
-  if (amount <= 0) return rejection{"invalid_amount", "a withdrawal must be positive"};
-  if (amount > s.balance)
-    return rejection{"insufficient_funds", "balance " + std::to_string(s.balance) +
-                                               ", withdrawal " + std::to_string(amount)};
-  return money_withdrawn{amount};
-}
 
 }  // namespace bank

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <factum/store/sqlite_store.hpp>
 
@@ -38,32 +39,35 @@ factum::result<account> load(factum::event_store& store, factum::stream_id strea
   for (const factum::recorded_event& recorded : *events) {
     auto e = bank::codec::decode(recorded);
     if (!e) return std::move(e).error();
-    bank::apply(acc.state, *e);
+    bank::account::apply(acc.state, *e);
     acc.version = recorded.version;
   }
   return acc;
 }
 
-/// Appends what a decision decided, expecting the stream at the version the
-/// decision was made on, then applies it. Prints and returns false on a
-/// rejection or a store error (a concurrency conflict, when another writer
-/// appended in between).
-template <class Event>
-bool commit(factum::event_store& store, account& acc, const bank::decision<Event>& decided,
+/// Decides `cmd` on the account's state, appends the events expecting the
+/// stream at the version the decision was made on, then applies them. Prints
+/// and returns false on a rejection or a store error (a concurrency conflict,
+/// when another writer appended in between).
+bool commit(factum::event_store& store, account& acc, const bank::account::command& cmd,
             std::string_view what) {
-  if (const auto* rejected = std::get_if<bank::rejection>(&decided)) {
-    std::cerr << "bank: " << what << " rejected (" << rejected->code << "): " << rejected->message
-              << '\n';
+  const auto decided = bank::account::execute(acc.state, cmd);
+  if (decided.rejected()) {
+    std::cerr << "bank: " << what << " rejected (" << decided.rejection().code
+              << "): " << decided.rejection().message << '\n';
     return false;
   }
-  const Event& e = std::get<Event>(decided);
-  auto appended = store.append(acc.stream, factum::expected_version::exact(acc.version),
-                               {bank::codec::encode(e)});
+  std::vector<factum::event_data> events;
+  for (const auto& e : decided.events())
+    events.push_back(bank::codec::encode(e));
+  auto appended =
+      store.append(acc.stream, factum::expected_version::exact(acc.version), std::move(events));
   if (!appended) {
     std::cerr << "bank: " << what << ": " << appended.error().message() << '\n';
     return false;
   }
-  bank::apply(acc.state, e);
+  for (const auto& e : decided.events())
+    bank::account::apply(acc.state, e);
   acc.version = appended->streams.front().last_version;
   std::cout << what << ": stream version " << acc.version << ", global position "
             << appended->last_position << '\n';
@@ -114,7 +118,7 @@ int run(int argc, char** argv) {
   }
   std::cout << "store: " << db.string() << '\n';
 
-  auto acc = load(*store, factum::stream_id::of(bank::category, "acc-1"));
+  auto acc = load(*store, factum::stream_of<bank::account>("acc-1"));
   if (!acc) {
     std::cerr << "bank: loading acc-1: " << acc.error().message() << '\n';
     return 1;
@@ -127,10 +131,10 @@ int run(int argc, char** argv) {
   else
     std::cout << "first run on this file: the account does not exist yet\n";
 
-  if (!acc->state.open && !commit(*store, *acc, bank::open(acc->state, "Ann"), "open for Ann"))
+  if (!acc->state.open && !commit(*store, *acc, bank::open_account{"Ann"}, "open for Ann"))
     return 1;
-  if (!commit(*store, *acc, bank::deposit(acc->state, 100), "deposit 100")) return 1;
-  if (!commit(*store, *acc, bank::withdraw(acc->state, 30), "withdraw 30")) return 1;
+  if (!commit(*store, *acc, bank::deposit{100}, "deposit 100")) return 1;
+  if (!commit(*store, *acc, bank::withdraw{30}, "withdraw 30")) return 1;
 
   std::cout << "balance of acc-1 (" << acc->state.owner << "): " << acc->state.balance << '\n';
   return print_history(*store, acc->stream) ? 0 : 1;

@@ -1,0 +1,40 @@
+// The bank account's rules, tested with factum's given/when/then fixture:
+// no store, no runtime, only the aggregate's pure functions.
+#include <catch2/catch.hpp>
+
+#include <factum/domain/testing.hpp>
+
+#include "bank_domain.hpp"
+
+using factum::testing::given;
+using namespace bank;
+
+TEST_CASE("bank: an account opens once, for an owner", "[example][bank]") {
+  given<account>().when(open_account{"Ann"}).then_expect({account_opened{"Ann"}});
+  given<account>({account_opened{"Ann"}}).when(open_account{"Bob"}).then_reject("already_open");
+  given<account>().when(open_account{""}).then_reject("invalid_owner");
+}
+
+TEST_CASE("bank: deposits go into open accounts", "[example][bank]") {
+  given<account>({account_opened{"Ann"}})
+      .when(deposit{100})
+      .then_expect({money_deposited{100}})
+      .then_state([](const account::state& s) { return s.balance == 100; });
+  given<account>().when(deposit{100}).then_reject("account_not_open");
+  given<account>({account_opened{"Ann"}}).when(deposit{0}).then_reject("invalid_amount");
+  given<account>({account_opened{"Ann"}, money_deposited{INT64_MAX}})
+      .when(deposit{1})
+      .then_reject("balance_overflow");
+}
+
+TEST_CASE("bank: withdrawals never exceed the balance", "[example][bank]") {
+  given<account>({account_opened{"Ann"}, money_deposited{100}})
+      .when(withdraw{30})
+      .then_expect({money_withdrawn{30}})
+      .then_state([](const account::state& s) { return s.balance == 70; });
+  given<account>({account_opened{"Ann"}, money_deposited{100}, money_withdrawn{80}})
+      .when(withdraw{30})
+      .then_reject("insufficient_funds");
+  given<account>({account_opened{"Ann"}}).when(withdraw{-5}).then_reject("invalid_amount");
+  given<account>().when(withdraw{1}).then_reject("account_not_open");
+}
