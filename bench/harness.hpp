@@ -27,6 +27,10 @@ struct options {
   /// Run as `PRAGMA <p>` on every SQLite connection the process opens, the
   /// store's and the baselines' alike: to try a setting without a rebuild.
   std::vector<std::string> sqlite_pragmas;
+  /// How W4 reads the stream: `read_stream` (the default: the whole stream in
+  /// one vector, then decode + evolve) or `scan_stream` (one reused event at a
+  /// time, the load path event_store.hpp documents for aggregates).
+  std::string loader = "read_stream";
 
   /// `full` normally, `small` with --quick.
   [[nodiscard]] std::size_t size(std::size_t full, std::size_t small) const {

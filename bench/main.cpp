@@ -25,7 +25,7 @@ using factum_bench::workload;
 
 constexpr const char* usage =
     "usage: factum-bench [--json] [--quick] [--filter REGEX] [--reps N] [--dir DIR]\n"
-    "                    [--sqlite-pragma P]... [--samples] [--list]\n"
+    "                    [--sqlite-pragma P]... [--loader L] [--samples] [--list]\n"
     "  --json          one JSON object per line and workload (shared/BENCH.md format)\n"
     "  --quick         small sizes, the whole set in well under a minute\n"
     "  --filter REGEX  only the workloads whose name matches (std::regex_search)\n"
@@ -34,6 +34,7 @@ constexpr const char* usage =
     "  --sqlite-pragma P\n"
     "                  run PRAGMA P on every SQLite connection, factum's and the\n"
     "                  baselines' alike (e.g. temp_store=MEMORY); shown in params\n"
+    "  --loader L      how W4 reads the stream: read_stream (default) or scan_stream\n"
     "  --samples       in the table, also every repetition's figure\n"
     "  --list          print the workload names and exit\n";
 
@@ -91,6 +92,10 @@ int main(int argc, char** argv) {
         opt.dir = next();
       } else if (a == "--sqlite-pragma") {
         opt.sqlite_pragmas.push_back(next());
+      } else if (a == "--loader") {
+        opt.loader = next();
+        if (opt.loader != "read_stream" && opt.loader != "scan_stream")
+          throw std::invalid_argument("--loader is read_stream or scan_stream");
       } else if (a == "--samples") {
         samples = true;
       } else if (a == "--list") {

@@ -40,15 +40,22 @@ void fill(factum::event_store& store, std::size_t events, Each&& each) {
   }
 }
 
-/// The aggregate's load without a snapshot: what is timed. It streams the
-/// events through scan_stream, as the runtime loads an aggregate, rather than
-/// holding the whole stream in a vector.
-account_state load(factum::event_store& store, std::uint64_t from = 1, account_state s = {}) {
-  check(store.scan_stream(stream, from,
-                          [&](const factum::recorded_event& e) {
-                            evolve(s, check(account_codec::decode(e), "decode").value());
-                          }),
-        "scan_stream");
+/// The aggregate's load from version `from` on: what is timed. Reads the
+/// stream with `read_stream` (every event in a vector, then decode + evolve)
+/// or, with `--loader scan_stream`, one reused event at a time.
+account_state load(const options& opt, factum::event_store& store, std::uint64_t from = 1,
+                   account_state s = {}) {
+  if (opt.loader == "scan_stream") {
+    check(store.scan_stream(stream, from,
+                            [&](const factum::recorded_event& e) {
+                              evolve(s, check(account_codec::decode(e), "decode").value());
+                            }),
+          "scan_stream");
+    return s;
+  }
+  const auto events = check(store.read_stream(stream, from), "read_stream").value();
+  for (const auto& e : events)
+    evolve(s, check(account_codec::decode(e), "decode").value());
   return s;
 }
 
@@ -59,14 +66,14 @@ figure rehydrate_memory(const options& opt) {
   figure f;
   f.name = "W4.rehydrate.memory";
   f.unit = "events/s";
-  f.params = {{"events", events}, {"snapshot", false}, {"reps", opt.reps}};
+  f.params = {{"events", events}, {"snapshot", false}, {"loader", opt.loader}, {"reps", opt.reps}};
   // Untimed: the first loads also pay for fresh heap pages (glibc moves its
   // mmap threshold up after the first large free).
   for (int i = 0; i < 2; ++i)
-    keep(load(store));
+    keep(load(opt, store));
   for (int rep = 0; rep < opt.reps; ++rep) {
     account_state s;
-    const double t = seconds([&] { s = load(store); });
+    const double t = seconds([&] { s = load(opt, store); });
     if (s.version != events) throw std::runtime_error("loaded a wrong number of events");
     f.samples.push_back(static_cast<double>(events) / t);
   }
@@ -157,17 +164,18 @@ figure rehydrate_sqlite(const options& opt, sqlite_fixture* fx) {
   f.name = "W4.rehydrate.sqlite";
   f.unit = "events/s";
   f.baseline_name = "sqlite.raw.read";
-  f.params = {{"events", fx->events}, {"snapshot", false}, {"reps", opt.reps}};
+  f.params = {
+      {"events", fx->events}, {"snapshot", false}, {"loader", opt.loader}, {"reps", opt.reps}};
   if (!opt.sqlite_pragmas.empty()) f.params["sqlite_pragmas"] = opt.sqlite_pragmas;
   const auto events = static_cast<double>(fx->events);
   // Untimed: the first load also pays for fresh heap pages and the file's
   // first read, the first raw read for its page cache.
   for (int i = 0; i < 2; ++i)
-    keep(load(fx->store));
+    keep(load(opt, fx->store));
   keep(raw_read(q));
   for (int rep = 0; rep < opt.reps; ++rep) {
     account_state s;
-    const double t = seconds([&] { s = load(fx->store); });
+    const double t = seconds([&] { s = load(opt, fx->store); });
     if (s.version != fx->events) throw std::runtime_error("loaded a wrong number of events");
     f.samples.push_back(events / t);
     std::uint64_t rows = 0;
@@ -184,12 +192,12 @@ figure rehydrate_sqlite_snapshot(const options& opt, sqlite_fixture* fx) {
   f.unit = "microseconds";
   f.higher_is_better = false;
   std::uint64_t tail = 0;
-  // load_snapshot + the state's JSON + scan_stream of the tail after it.
+  // load_snapshot + the state's JSON + the tail after it (read as in W4.rehydrate.sqlite).
   auto load_from_snapshot = [&] {
     const auto snap = check(fx->store.load_snapshot(stream, 1), "load_snapshot").value();
     if (!snap) throw std::runtime_error("no snapshot");
     auto s = nlohmann::json::parse(snap->state).get<account_state>();
-    s = load(fx->store, snap->version + 1, std::move(s));
+    s = load(opt, fx->store, snap->version + 1, std::move(s));
     tail = s.version - snap->version;
     return s;
   };
@@ -203,9 +211,10 @@ figure rehydrate_sqlite_snapshot(const options& opt, sqlite_fixture* fx) {
     if (s.version != fx->events) throw std::runtime_error("loaded a wrong number of events");
     f.samples.push_back(t / loads * 1e6);
   }
-  f.params = {{"events", fx->events},       {"snapshot_every", snapshot_every},
-              {"snapshots", fx->snapshots}, {"tail_events", tail},
-              {"loads_per_rep", loads},     {"reps", opt.reps}};
+  f.params = {
+      {"events", fx->events}, {"snapshot_every", snapshot_every}, {"snapshots", fx->snapshots},
+      {"tail_events", tail},  {"loads_per_rep", loads},           {"loader", opt.loader},
+      {"reps", opt.reps}};
   if (!opt.sqlite_pragmas.empty()) f.params["sqlite_pragmas"] = opt.sqlite_pragmas;
   return f;
 }
