@@ -3,19 +3,18 @@
 //
 //   factum-bench --help
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "harness.hpp"
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 namespace {
 
@@ -25,7 +24,7 @@ using factum_bench::workload;
 
 constexpr const char* usage =
     "usage: factum-bench [--json] [--quick] [--filter REGEX] [--reps N] [--dir DIR]\n"
-    "                    [--sqlite-pragma P]... [--loader L] [--samples] [--list]\n"
+    "                    [--sqlite-pragma P]... [--loader L] [--samples] [--no-fork] [--list]\n"
     "  --json          one JSON object per line and workload (shared/BENCH.md format)\n"
     "  --quick         small sizes, the whole set in well under a minute\n"
     "  --filter REGEX  only the workloads whose name matches (std::regex_search)\n"
@@ -36,6 +35,8 @@ constexpr const char* usage =
     "                  baselines' alike (e.g. temp_store=MEMORY); shown in params\n"
     "  --loader L      how W4 reads the stream: read_stream (default) or scan_stream\n"
     "  --samples       in the table, also every repetition's figure\n"
+    "  --no-fork       run every workload in this process (default: each in a\n"
+    "                  fresh child process, so no workload inherits another's heap)\n"
     "  --list          print the workload names and exit\n";
 
 void print_row(const figure& f, bool samples) {
@@ -71,7 +72,7 @@ void print_row(const figure& f, bool samples) {
 
 int main(int argc, char** argv) {
   options opt;
-  bool list = false, samples = false;
+  bool list = false, samples = false, fork_each = true;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string_view a = argv[i];
@@ -98,6 +99,8 @@ int main(int argc, char** argv) {
           throw std::invalid_argument("--loader is read_stream or scan_stream");
       } else if (a == "--samples") {
         samples = true;
+      } else if (a == "--no-fork") {
+        fork_each = false;
       } else if (a == "--list") {
         list = true;
       } else if (a == "--help" || a == "-h") {
@@ -137,24 +140,49 @@ int main(int argc, char** argv) {
   if (!opt.json)
     std::printf("%-30s %14s %-12s %6s  %-36s %6s\n", "workload", "median", "unit", "spread",
                 "baseline (median)", "ratio");
+  // Runs one workload and prints its line; 0 when it succeeded.
+  auto run = [&](const workload& w) {
+    try {
+      const figure f = w.run(opt);
+      if (opt.json)
+        std::puts(factum_bench::to_json(f).dump().c_str());
+      else
+        print_row(f, samples);
+      std::fflush(stdout);
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "factum-bench: %s failed: %s\n", w.name.c_str(), e.what());
+      return 1;
+    }
+  };
   int failed = 0;
   for (const auto& w : all) {
     if (opt.filter && !std::regex_search(w.name, *opt.filter)) continue;
-#if defined(__GLIBC__)
-    // Hand the previous workload's freed heap back to the system, so one
-    // workload's garbage does not slow the next one's allocations.
-    malloc_trim(0);
-#endif
-    try {
-      const figure f = w.run(opt);
-      if (opt.json) {
-        std::puts(factum_bench::to_json(f).dump().c_str());
-        std::fflush(stdout);
-      } else {
-        print_row(f, samples);
-      }
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "factum-bench: %s failed: %s\n", w.name.c_str(), e.what());
+    if (!fork_each) {
+      failed += run(w);
+      continue;
+    }
+    // Each workload in a fresh child: a figure must not depend on the heap
+    // the workloads before it left behind (glibc's dynamic mmap and trim
+    // thresholds moved W4.rehydrate.sqlite from 0.44 alone to 0.74 after W2).
+    std::fflush(stdout);
+    const pid_t pid = fork();
+    if (pid < 0) {
+      std::perror("factum-bench: fork");
+      return 1;
+    }
+    if (pid == 0) {
+      const int rc = run(w);
+      all.clear();  // the workloads' shared fixtures remove their temp files
+      std::_Exit(rc);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      if (WIFSIGNALED(status))
+        std::fprintf(stderr, "factum-bench: %s killed by signal %d\n", w.name.c_str(),
+                     WTERMSIG(status));
       ++failed;
     }
   }
