@@ -467,9 +467,12 @@ struct sqlite_store::impl {
   }
 
   /// Steps a query of FACTUM_EVENT_COLUMNS, decoding every row.
-  result<std::vector<recorded_event>> collect(session& s, sq::statement& st,
-                                              std::string_view doing) {
+  /// `expected` sizes the vector up front: growing it by doubling for a long
+  /// stream churned ~60 MB of heap per read (W4: 0.44 of raw -> 0.77).
+  result<std::vector<recorded_event>> collect(session& s, sq::statement& st, std::string_view doing,
+                                              std::size_t expected = 0) {
     std::vector<recorded_event> out;
+    out.reserve(expected);
     row_cache cache;
     for (;;) {
       const int rc = st.step();
@@ -727,8 +730,15 @@ result<std::vector<recorded_event>> sqlite_store::do_read_stream(const stream_id
       [&](sq::statement& st) {
         st.bind(1, stream.view()).bind(2, clamp_u64(from_version)).bind(3, to_limit(limit));
       },
-      [&](session& s, sq::statement& st) {
-        return impl_->collect(s, st, "reading stream '" + stream.str() + "'");
+      [&](session& s, sq::statement& st) -> result<std::vector<recorded_event>> {
+        auto version = s.scalar(
+            sql_stream_version, [&](sq::statement& v) { v.bind(1, stream.view()); },
+            "reading the version of '" + stream.str() + "'");
+        if (!version) return std::move(version).error();
+        const auto last = static_cast<std::uint64_t>(*version);
+        const std::size_t expected =
+            last < from_version ? 0 : std::min<std::uint64_t>(limit, last - from_version + 1);
+        return impl_->collect(s, st, "reading stream '" + stream.str() + "'", expected);
       });
 }
 

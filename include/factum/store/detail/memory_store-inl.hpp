@@ -62,6 +62,8 @@ inline result<std::vector<recorded_event>> memory_store::do_read_stream(const st
   const auto it = streams_.find(stream);
   if (it == streams_.end()) return out;
   const auto& versions = it->second;
+  if (from_version <= versions.size())
+    out.reserve(std::min<std::uint64_t>(limit, versions.size() - from_version + 1));
   for (std::uint64_t v = from_version; v <= versions.size() && out.size() < limit; ++v)
     out.push_back(log_[versions[v - 1] - 1]);
   return out;
