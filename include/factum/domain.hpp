@@ -6,3 +6,4 @@
 #include <factum/core.hpp>
 #include <factum/domain/aggregate.hpp>
 #include <factum/domain/decision.hpp>
+#include <factum/domain/rejection_error.hpp>

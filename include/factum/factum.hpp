@@ -2,4 +2,5 @@
 
 /// Everything of factum's header-only part.
 #include <factum/domain.hpp>
+#include <factum/runtime.hpp>
 #include <factum/store.hpp>

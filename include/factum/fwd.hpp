@@ -2,4 +2,5 @@
 
 /// Forward declarations of every room's public types.
 #include <factum/core/fwd.hpp>
+#include <factum/runtime/fwd.hpp>
 #include <factum/store/fwd.hpp>

@@ -8,7 +8,7 @@ TEST_CASE("error codes have a category and clear messages", "[core][error]") {
   const std::error_code ec = errc::concurrency_conflict;
   CHECK(ec.category().name() == std::string("factum"));
   CHECK(ec.message() == "wrong expected version");
-  for (int i = 1; i <= static_cast<int>(errc::schema_mismatch); ++i)
+  for (int i = 1; i <= static_cast<int>(errc::domain_exception); ++i)
     CHECK(make_error_code(static_cast<errc>(i)).message().rfind("unknown factum error", 0) != 0);
   const error e{errc::storage_full, "appending to 'a-1'"};
   CHECK(e.message() == "database or disk is full: appending to 'a-1'");

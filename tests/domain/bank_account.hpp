@@ -28,6 +28,8 @@ struct bank_account {
   struct state {
     bool open = false;
     std::int64_t balance = 0;
+    friend bool operator==(const state&, const state&) = default;
+    NLOHMANN_DEFINE_TYPE_INTRUSIVE(state, open, balance)
   };
 
   static factum::decision<event> execute(const state& s, const command& c) {

@@ -29,6 +29,8 @@ enum class errc {
   storage_corrupt,           ///< the file is not a database, or a damaged one
   storage_io,                ///< any other failure of the storage engine
   schema_mismatch,           ///< the database holds another or a newer factum schema
+  stopped,                   ///< the runtime is stopped and takes no more commands
+  domain_exception,          ///< domain code (execute, apply, a codec) threw an exception
 };
 
 /// The category of `factum::errc`; its name is "factum".

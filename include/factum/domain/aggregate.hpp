@@ -2,6 +2,7 @@
 
 #include <concepts>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <variant>
 
@@ -92,6 +93,15 @@ constexpr bool check_aggregate() {
                 "factum aggregate: missing `static void apply(state&, const event&);`");
   return aggregate<A>;
 }
+
+/// What a multi-stream command decides: one decision per aggregate, in the
+/// order the aggregates are named. A rejection in any refuses them all.
+/// ```
+/// factum::decisions<account, account> d{money_withdrawn{10}, money_deposited{10}};
+/// return {factum::reject("insufficient_funds"), {}};
+/// ```
+template <class... As>
+using decisions = std::tuple<decision<typename As::event>...>;
 
 /// The stream of aggregate `A` with id `id`: "<category>-<id>".
 template <class A>

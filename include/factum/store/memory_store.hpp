@@ -25,6 +25,20 @@ class memory_store final : public event_store {
   memory_store() = default;
   memory_store(const memory_store&) = delete;
   memory_store& operator=(const memory_store&) = delete;
+  /// Moves the events out of `other` (under its lock), e.g. into a runtime:
+  /// `factum::runtime rt{factum::memory_store{}};`
+  memory_store(memory_store&& other) noexcept {
+    std::unique_lock lock(other.mutex_);
+    log_ = std::move(other.log_);
+    streams_ = std::move(other.streams_);
+    ids_ = std::move(other.ids_);
+    snapshots_ = std::move(other.snapshots_);
+    checkpoints_ = std::move(other.checkpoints_);
+    commands_ = std::move(other.commands_);
+    dead_letters_ = std::move(other.dead_letters_);
+    next_dead_letter_ = other.next_dead_letter_;
+  }
+  memory_store& operator=(memory_store&&) = delete;
 
   [[nodiscard]] result<position> head() override;
   result<void> save_checkpoint(std::string_view subscriber, const position& p) override;

@@ -40,6 +40,10 @@ class factum_category final : public std::error_category {
         return "storage failure";
       case errc::schema_mismatch:
         return "database schema is not a factum schema this version can use";
+      case errc::stopped:
+        return "the runtime is stopped";
+      case errc::domain_exception:
+        return "domain code threw an exception";
     }
     return "unknown factum error " + std::to_string(ev);
   }

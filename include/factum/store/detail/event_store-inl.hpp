@@ -104,6 +104,36 @@ inline result<append_result> event_store::append(stream_id stream, expected_vers
   return append(std::span<const stream_write>(&w, 1), options);
 }
 
+inline std::vector<result<append_result>> event_store::append_batch(
+    std::span<const append_request> requests) {
+  std::vector<result<append_result>> out(requests.size(), result<append_result>{append_result{}});
+  std::vector<append_request> valid;
+  std::vector<std::size_t> where;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (auto ok = detail::check_writes(requests[i].writes); !ok)
+      out[i] = std::move(ok).error();
+    else
+      where.push_back(i);
+  }
+  if (where.size() == requests.size()) return do_append_batch(requests);
+  valid.reserve(where.size());
+  for (auto i : where)
+    valid.push_back(requests[i]);
+  auto done = do_append_batch(valid);
+  for (std::size_t k = 0; k < where.size(); ++k)
+    out[where[k]] = std::move(done[k]);
+  return out;
+}
+
+inline std::vector<result<append_result>> event_store::do_append_batch(
+    std::span<const append_request> requests) {
+  std::vector<result<append_result>> out;
+  out.reserve(requests.size());
+  for (const auto& r : requests)
+    out.push_back(do_append(r.writes, r.options));
+  return out;
+}
+
 inline result<std::vector<recorded_event>> event_store::read_stream(const stream_id& stream,
                                                                     std::uint64_t from_version,
                                                                     std::size_t limit) {
