@@ -666,6 +666,65 @@ struct sqlite_store::impl {
       (void)writer.run(sql_rollback, "appending");
       return std::move(r).error();
     }
+    publish(new_streams, new_types);
+    return out;
+  }
+
+  /// Group commit: every request in one transaction. A request that fails
+  /// before writing anything (a wrong expected version, a replay answered
+  /// from the stored events, a recorded command id) just gets its answer and
+  /// the transaction goes on; any other failure leaves a request half
+  /// written, so the whole transaction is rolled back and each request is
+  /// appended on its own, to give each its exact answer.
+  std::vector<result<append_result>> append_batch(std::span<const append_request> requests) {
+    std::vector<result<append_result>> out;
+    out.reserve(requests.size());
+    {
+      std::lock_guard lock(write_mutex);
+      if (read_only) {
+        for (std::size_t i = 0; i < requests.size(); ++i)
+          out.emplace_back(
+              error{errc::storage_read_only, "'" + file.string() + "' is open read-only"});
+        return out;
+      }
+      if (auto r = writer.run(sql_begin, "starting an append"); !r) {
+        for (std::size_t i = 0; i < requests.size(); ++i)
+          out.emplace_back(r.error());
+        return out;
+      }
+      std::vector<std::pair<std::string, std::int64_t>> new_streams, new_types;
+      bool clean = true;
+      for (const auto& request : requests) {
+        bool replay_needed = false;
+        auto r =
+            append_in_txn(request.writes, request.options, new_streams, new_types, replay_needed);
+        if (!r && (replay_needed || !(r.error() == errc::concurrency_conflict ||
+                                      r.error() == errc::event_id_conflict))) {
+          clean = false;
+          break;
+        }
+        out.push_back(std::move(r));
+      }
+      if (clean) {
+        if (auto r = writer.run(sql_commit, "committing an append"); !r) {
+          (void)writer.run(sql_rollback, "appending");
+          out.assign(requests.size(), result<append_result>{r.error()});
+          return out;
+        }
+        publish(new_streams, new_types);
+        return out;
+      }
+      (void)writer.run(sql_rollback, "appending");
+    }
+    out.clear();
+    for (const auto& request : requests)
+      out.push_back(append(request.writes, request.options));
+    return out;
+  }
+
+  /// Publishes the keys of a committed append to the caches.
+  void publish(std::vector<std::pair<std::string, std::int64_t>>& new_streams,
+               std::vector<std::pair<std::string, std::int64_t>>& new_types) {
     for (auto& [name, key] : new_streams)
       stream_keys.emplace(std::move(name), key);
     if (!new_types.empty()) {
@@ -675,7 +734,6 @@ struct sqlite_store::impl {
         type_keys.emplace(std::move(name), key);
       }
     }
-    return out;
   }
 
   /// Runs one write statement outside an append, under the write lock;
@@ -720,6 +778,11 @@ const std::filesystem::path& sqlite_store::file() const noexcept {
 result<append_result> sqlite_store::do_append(std::span<const stream_write> writes,
                                               const append_options& options) {
   return impl_->append(writes, options);
+}
+
+std::vector<result<append_result>> sqlite_store::do_append_batch(
+    std::span<const append_request> requests) {
+  return impl_->append_batch(requests);
 }
 
 result<std::vector<recorded_event>> sqlite_store::do_read_stream(const stream_id& stream,

@@ -4,7 +4,8 @@ target_link_libraries(factum_sqlite_writer PRIVATE factum::sqlite)
 
 add_executable(factum_sqlite_tests
   sqlite/conformance.cpp
-  sqlite/faults.cpp)
+  sqlite/faults.cpp
+  sqlite/runtime.cpp)
 target_link_libraries(factum_sqlite_tests PRIVATE factum::sqlite SQLite::SQLite3 factum_test_main)
 target_compile_definitions(factum_sqlite_tests PRIVATE
   FACTUM_TEST_WRITER="$<TARGET_FILE:factum_sqlite_writer>")

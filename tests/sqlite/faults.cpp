@@ -355,3 +355,62 @@ TEST_CASE("sqlite: events persist across reopen and two stores share one file", 
   CHECK(b->read_stream("new-1").value().size() == 2);
   CHECK(b->head().value().global() == 4);
 }
+
+TEST_CASE("sqlite: a batch request that fails mid-write falls back to one transaction each",
+          "[sqlite][faults][batch]") {
+  temp_dir dir;
+  sqlite_store store{dir / "batch.db"};
+  auto stored = factum_test::deposit(1);
+  REQUIRE(store.append("x-1", expected_version::any(), {stored}));
+  std::vector<append_request> batch(3);
+  batch[0].writes.push_back({"x-2", expected_version::no_stream(), {factum_test::deposit(2)}});
+  // the same event id in another stream: found only by the insert's UNIQUE index
+  batch[1].writes.push_back({"x-3", expected_version::any(), {stored}});
+  batch[2].writes.push_back({"x-4", expected_version::no_stream(), {factum_test::deposit(4)}});
+  auto r = store.append_batch(batch);
+  REQUIRE(r.size() == 3);
+  CHECK(r[0]);
+  REQUIRE_FALSE(r[1]);
+  CHECK(r[1].error().code() == errc::event_id_conflict);
+  CHECK(r[2]);
+  CHECK(store.stream_version("x-2").value() == 1);
+  CHECK(store.stream_version("x-3").value() == 0);
+  CHECK(store.stream_version("x-4").value() == 1);
+  CHECK(store.head().value().global() == 3);
+}
+
+TEST_CASE("sqlite: a batch that fills the database stores no request partially",
+          "[sqlite][faults][batch]") {
+  temp_dir dir;
+  sqlite_options o;
+  o.max_page_count = 40;
+  sqlite_store store{dir / "full.db", o};
+  const std::string big(4000, 'x');
+  std::vector<append_request> batch;
+  for (int i = 0; i < 100; ++i) {
+    append_request req;
+    event_data e;
+    e.type = "Big";
+    e.data = "\"" + big + "\"";
+    req.writes.push_back({"big-" + std::to_string(i), expected_version::no_stream(), {e, e}});
+    req.writes.back().events[1].id = uuid::v7();
+    batch.push_back(std::move(req));
+  }
+  auto r = store.append_batch(batch);
+  bool some_full = false;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const auto v = store.stream_version("big-" + std::to_string(i)).value();
+    if (r[i]) {
+      CHECK(v == 2);
+    } else {
+      CHECK(r[i].error().code() == errc::storage_full);
+      CHECK(v == 0);
+      some_full = true;
+    }
+  }
+  CHECK(some_full);
+  // still usable: reads work, a small append lands or is refused as full
+  auto small = store.append("small", expected_version::any(), {factum_test::deposit(1)});
+  CHECK((small || small.error().code() == errc::storage_full));
+  CHECK(store.read_all());
+}

@@ -556,6 +556,76 @@ void json_round_trip() {
   CHECK(s.stream_version("odd-2").value() == 0);
 }
 
+inline append_request request(std::string stream, expected_version expected,
+                              std::vector<event_data> events, std::optional<command_id> cmd = {}) {
+  append_request r;
+  r.writes.push_back({std::move(stream), expected, std::move(events)});
+  r.options.command = cmd;
+  return r;
+}
+
+template <class F>
+void append_batch_isolates_requests() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("b-0", expected_version::no_stream(), deposits({1})));
+  const auto replayed = deposits({9});
+  const command_id recorded = uuid::v7();
+  REQUIRE(s.append("b-9", expected_version::any(), deposits({5}), {recorded}));
+  std::vector<append_request> batch;
+  batch.push_back(request("b-1", expected_version::no_stream(), deposits({1, 2})));
+  batch.push_back(request("b-0", expected_version::exact(7), deposits({3})));  // conflict
+  batch.push_back(request("b-1", expected_version::exact(2), deposits({4})));  // sees #0
+  batch.push_back(request("b-2", expected_version::any(), {}));                // invalid
+  batch.push_back(request("b-3", expected_version::any(), replayed));
+  batch.push_back(request("b-3", expected_version::any(), replayed));                 // a replay
+  batch.push_back(request("b-9", expected_version::any(), deposits({5}), recorded));  // recorded
+  auto r = s.append_batch(batch);
+  REQUIRE(r.size() == batch.size());
+  REQUIRE(r[0]);
+  CHECK(r[0]->streams[0] == stream_range{"b-1", 1, 2});
+  REQUIRE_FALSE(r[1]);
+  CHECK(r[1].error().code() == errc::concurrency_conflict);
+  REQUIRE(r[1].error().conflict);
+  CHECK(r[1].error().conflict->actual == 1);
+  REQUIRE(r[2]);
+  CHECK(r[2]->streams[0] == stream_range{"b-1", 3, 3});
+  CHECK(r[2]->first_position == r[0]->last_position + 1);
+  REQUIRE_FALSE(r[3]);
+  CHECK(r[3].error().code() == errc::invalid_argument);
+  REQUIRE(r[4]);
+  REQUIRE(r[5]);
+  CHECK(r[5]->already_appended);
+  CHECK(r[5]->streams == r[4]->streams);
+  REQUIRE(r[6]);
+  CHECK(r[6]->already_appended);
+  CHECK(s.stream_version("b-0").value() == 1);
+  CHECK(s.stream_version("b-1").value() == 3);
+  CHECK(s.stream_version("b-3").value() == 1);
+  CHECK(s.stream_version("b-9").value() == 1);
+  // positions stay gapless
+  auto all = s.read_all().value();
+  for (std::size_t i = 0; i < all.size(); ++i)
+    CHECK(all[i].global_position == i + 1);
+
+  // Concurrent batches: every event stored once.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&s, t] {
+      for (int i = 0; i < 20; ++i) {
+        std::vector<append_request> b;
+        for (int k = 0; k < 5; ++k)
+          b.push_back(request("c-" + std::to_string(t) + "-" + std::to_string(k),
+                              expected_version::any(), deposits({1})));
+        for (auto& x : s.append_batch(b))
+          CHECK(x);
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(head_of(s) == all.size() + 4 * 20 * 5);
+}
+
 }  // namespace factum_test::conformance
 
 #define FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, FN, TITLE)                \
@@ -586,4 +656,6 @@ void json_round_trip() {
                           "concurrent writers on one stream")                                      \
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, concurrent_writers_many_streams,                          \
                           "concurrent writers on many streams")                                    \
-  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, json_round_trip, "JSON round trip")
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, json_round_trip, "JSON round trip")                       \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, append_batch_isolates_requests,                           \
+                          "append_batch isolates its requests")

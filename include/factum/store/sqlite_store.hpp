@@ -62,6 +62,8 @@ class sqlite_store final : public event_store {
 
   [[nodiscard]] const std::filesystem::path& file() const noexcept;
 
+  /// True: `append_batch` writes a whole batch in one transaction (one fsync).
+  [[nodiscard]] bool prefers_batches() const noexcept override { return true; }
   [[nodiscard]] result<position> head() override;
   result<void> save_checkpoint(std::string_view subscriber, const position& p) override;
   [[nodiscard]] result<std::optional<position>> load_checkpoint(
@@ -76,6 +78,8 @@ class sqlite_store final : public event_store {
  protected:
   result<append_result> do_append(std::span<const stream_write> writes,
                                   const append_options& options) override;
+  std::vector<result<append_result>> do_append_batch(
+      std::span<const append_request> requests) override;
   result<std::vector<recorded_event>> do_read_stream(const stream_id& stream,
                                                      std::uint64_t from_version,
                                                      std::size_t limit) override;
