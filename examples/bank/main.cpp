@@ -1,9 +1,11 @@
 // bank: the bank account example on the SQLite event store.
 //
-// Every run rebuilds account acc-1 from its stream ("account-acc-1"), opens
-// it if it does not exist yet, deposits 100 and withdraws 30 (each appended
-// with the stream version it was decided on), then prints the balance and
-// the stream's whole history. The next run starts from what this one stored.
+// Every run starts a factum runtime on the file, which loads account acc-1
+// from its stream ("account-acc-1") on its first command; it opens the
+// account if it does not exist yet, deposits 100 and withdraws 30 (each
+// decided by the aggregate, appended with the version it was decided on),
+// then prints the balance and the stream's whole history. The next run
+// starts from what this one stored.
 //
 //   bank [--db PATH]        PATH defaults to bank.db in the working directory
 #include <cstdint>
@@ -17,61 +19,29 @@
 #include <variant>
 #include <vector>
 
+#include <factum/runtime.hpp>
 #include <factum/store/sqlite_store.hpp>
 
 #include "bank_domain.hpp"
 
 namespace {
 
-/// One account as this program knows it: its state and the stream version
-/// that state was built from.
-struct account {
-  factum::stream_id stream;
-  bank::state state;
-  std::uint64_t version = 0;  // its last event's version; 0: no events yet
-};
-
-/// Rebuilds an account from its stream: decode every stored event, apply it.
-factum::result<account> load(factum::event_store& store, factum::stream_id stream) {
-  auto events = store.read_stream(stream);
-  if (!events) return std::move(events).error();
-  account acc{std::move(stream), {}, 0};
-  for (const factum::recorded_event& recorded : *events) {
-    auto e = bank::codec::decode(recorded);
-    if (!e) return std::move(e).error();
-    bank::account::apply(acc.state, *e);
-    acc.version = recorded.version;
-  }
-  return acc;
-}
-
-/// Decides `cmd` on the account's state, appends the events expecting the
-/// stream at the version the decision was made on, then applies them. Prints
-/// and returns false on a rejection or a store error (a concurrency conflict,
-/// when another writer appended in between).
-bool commit(factum::event_store& store, account& acc, const bank::account::command& cmd,
-            std::string_view what) {
-  const auto decided = bank::account::execute(acc.state, cmd);
-  if (decided.rejected()) {
-    std::cerr << "bank: " << what << " rejected (" << decided.rejection().code
-              << "): " << decided.rejection().message << '\n';
+/// Runs `cmd` on account acc-1 through the runtime and waits for the answer.
+/// Prints and returns false on a rejection or a failure.
+bool dispatch(factum::runtime& rt, bank::account::command cmd, std::string_view what) {
+  try {
+    auto done = rt.dispatch<bank::account>("acc-1", std::move(cmd), boost::asio::use_future).get();
+    std::cout << what << ": stream version " << done.version << ", global position "
+              << done.events.back().global_position << '\n';
+    return true;
+  } catch (const factum::system_error& e) {
+    if (factum::is_rejection(e.code()))
+      std::cerr << "bank: " << what << " rejected (" << e.code().message()
+                << "): " << e.error().context() << '\n';
+    else
+      std::cerr << "bank: " << what << ": " << e.error().message() << '\n';
     return false;
   }
-  std::vector<factum::event_data> events;
-  for (const auto& e : decided.events())
-    events.push_back(bank::codec::encode(e));
-  auto appended =
-      store.append(acc.stream, factum::expected_version::exact(acc.version), std::move(events));
-  if (!appended) {
-    std::cerr << "bank: " << what << ": " << appended.error().message() << '\n';
-    return false;
-  }
-  for (const auto& e : decided.events())
-    bank::account::apply(acc.state, e);
-  acc.version = appended->streams.front().last_version;
-  std::cout << what << ": stream version " << acc.version << ", global position "
-            << appended->last_position << '\n';
-  return true;
 }
 
 /// Prints every event of the stream: version, global position, type, data.
@@ -118,7 +88,10 @@ int run(int argc, char** argv) {
   }
   std::cout << "store: " << db.string() << '\n';
 
-  auto acc = load(*store, factum::stream_of<bank::account>("acc-1"));
+  // The runtime owns the store; the account is loaded on its first command.
+  factum::runtime rt{std::move(*store)};
+  const auto stream = factum::stream_of<bank::account>("acc-1");
+  auto acc = rt.state_of<bank::account>("acc-1");
   if (!acc) {
     std::cerr << "bank: loading acc-1: " << acc.error().message() << '\n';
     return 1;
@@ -131,13 +104,17 @@ int run(int argc, char** argv) {
   else
     std::cout << "first run on this file: the account does not exist yet\n";
 
-  if (!acc->state.open && !commit(*store, *acc, bank::open_account{"Ann"}, "open for Ann"))
-    return 1;
-  if (!commit(*store, *acc, bank::deposit{100}, "deposit 100")) return 1;
-  if (!commit(*store, *acc, bank::withdraw{30}, "withdraw 30")) return 1;
+  if (!acc->state.open && !dispatch(rt, bank::open_account{"Ann"}, "open for Ann")) return 1;
+  if (!dispatch(rt, bank::deposit{100}, "deposit 100")) return 1;
+  if (!dispatch(rt, bank::withdraw{30}, "withdraw 30")) return 1;
 
+  acc = rt.state_of<bank::account>("acc-1");
+  if (!acc) {
+    std::cerr << "bank: reading acc-1: " << acc.error().message() << '\n';
+    return 1;
+  }
   std::cout << "balance of acc-1 (" << acc->state.owner << "): " << acc->state.balance << '\n';
-  return print_history(*store, acc->stream) ? 0 : 1;
+  return print_history(rt.store(), stream) ? 0 : 1;
 }
 
 }  // namespace
