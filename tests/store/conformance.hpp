@@ -346,6 +346,18 @@ void bad_arguments() {
   const std::vector<stream_write> twice{{"a-1", expected_version::any(), deposits({1})},
                                         {"a-1", expected_version::any(), deposits({2})}};
   CHECK(s.append(twice).error().code() == errc::invalid_argument);
+  // one id in two streams of one append; and in a big append (checked another way)
+  const std::vector<stream_write> shared{{"a-2", expected_version::any(), {e}},
+                                         {"a-3", expected_version::any(), {deposit(2), e}}};
+  CHECK(s.append(shared).error().code() == errc::invalid_argument);
+  auto big = deposits({1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18,
+                       19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35});
+  big.push_back(big[3]);
+  CHECK(s.append("a-4", expected_version::any(), big).error().code() == errc::invalid_argument);
+  std::vector<stream_write> many;
+  for (int i = 0; i < 10; ++i)
+    many.push_back({"m-" + std::to_string(i % 9), expected_version::any(), deposits({1})});
+  CHECK(s.append(many).error().code() == errc::invalid_argument);
   CHECK(head_of(s) == 1);
 }
 

@@ -10,16 +10,29 @@ namespace detail {
 
 inline result<void> check_writes(std::span<const stream_write> writes) {
   if (writes.empty()) return error{errc::invalid_argument, "an append names no stream"};
+  // Small appends (the usual: one stream, a few events) are checked for
+  // duplicates pairwise; hash sets only for big ones, so a one-event append
+  // allocates nothing here.
+  std::size_t events = 0;
+  for (const auto& w : writes)
+    events += w.events.size();
+  const bool small = writes.size() <= 8 && events <= 32;
   std::unordered_set<std::string_view> streams;
   std::unordered_set<event_id> ids;
-  for (const auto& w : writes) {
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const auto& w = writes[i];
     if (auto ok = w.stream.validate(); !ok) return ok;
-    if (!streams.insert(w.stream.view()).second)
+    const bool twice =
+        small ? std::any_of(writes.begin(), writes.begin() + static_cast<std::ptrdiff_t>(i),
+                            [&](const stream_write& o) { return o.stream == w.stream; })
+              : !streams.insert(w.stream.view()).second;
+    if (twice)
       return error{errc::invalid_argument,
                    "stream '" + w.stream.str() + "' appears twice in one append"};
     if (w.events.empty())
       return error{errc::invalid_argument, "no events for stream '" + w.stream.str() + "'"};
-    for (const auto& e : w.events) {
+    for (std::size_t k = 0; k < w.events.size(); ++k) {
+      const auto& e = w.events[k];
       if (e.type.empty())
         return error{errc::invalid_argument, "an event for '" + w.stream.str() + "' has no type"};
       if (!is_valid_json(e.data))
@@ -27,7 +40,18 @@ inline result<void> check_writes(std::span<const stream_write> writes) {
                      "the data of an event for '" + w.stream.str() + "' is not valid JSON"};
       if (e.id.is_nil())
         return error{errc::invalid_argument, "an event for '" + w.stream.str() + "' has a nil id"};
-      if (!ids.insert(e.id).second)
+      bool seen = false;
+      if (small) {
+        for (std::size_t j = 0; j <= i && !seen; ++j) {
+          const auto& before = writes[j].events;
+          const std::size_t n = j == i ? k : before.size();
+          for (std::size_t m = 0; m < n && !seen; ++m)
+            seen = before[m].id == e.id;
+        }
+      } else {
+        seen = !ids.insert(e.id).second;
+      }
+      if (seen)
         return error{errc::invalid_argument,
                      "event id " + e.id.to_string() + " appears twice in one append"};
     }
