@@ -104,6 +104,46 @@ inline result<append_result> event_store::append(stream_id stream, expected_vers
   return append(std::span<const stream_write>(&w, 1), options);
 }
 
+inline std::vector<result<append_result>> event_store::append_batch(
+    std::span<const append_request> requests) {
+  std::vector<result<append_result>> out(requests.size());
+  std::vector<std::size_t> valid;  // indexes of the requests the backend sees
+  valid.reserve(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (auto ok = detail::check_writes(requests[i].writes); !ok)
+      out[i] = std::move(ok).error();
+    else
+      valid.push_back(i);
+  }
+  if (valid.empty()) return out;
+  // The common case, every request valid, passes the caller's span as is;
+  // only a batch with invalid requests copies the valid ones.
+  std::vector<append_request> kept;
+  std::span<const append_request> passed = requests;
+  if (valid.size() != requests.size()) {
+    kept.reserve(valid.size());
+    for (const std::size_t i : valid)
+      kept.push_back(requests[i]);
+    passed = kept;
+  }
+  auto answers = do_append_batch(passed);
+  for (std::size_t k = 0; k < valid.size(); ++k)
+    out[valid[k]] = k < answers.size()
+                        ? std::move(answers[k])
+                        : result<append_result>{error{
+                              errc::storage_io, "the backend gave no result for this request"}};
+  return out;
+}
+
+inline std::vector<result<append_result>> event_store::do_append_batch(
+    std::span<const append_request> requests) {
+  std::vector<result<append_result>> out;
+  out.reserve(requests.size());
+  for (const auto& r : requests)
+    out.push_back(do_append(r.writes, r.options));
+  return out;
+}
+
 inline result<std::vector<recorded_event>> event_store::read_stream(const stream_id& stream,
                                                                     std::uint64_t from_version,
                                                                     std::size_t limit) {
