@@ -229,6 +229,9 @@ struct session {
 }  // namespace
 
 struct sqlite_store::impl {
+  /// Stream or type names with the keys a transaction gave them.
+  using key_list = std::vector<std::pair<std::string, std::int64_t>>;
+
   std::filesystem::path file;
   sqlite_options options;
   bool read_only = false;
@@ -380,14 +383,19 @@ struct sqlite_store::impl {
       return s.conn.fail(rc, "reading event types");
     }
     std::string name{(*st)->text(0)};
-    std::unique_lock lock(types_mutex);
-    type_names.emplace(key, name);
+    // Inside the writer's transaction the key may be one this transaction
+    // made (a batch replaying an earlier request of it): cached, it would
+    // outlive a rollback, and the key could come back for another name.
+    if (sqlite3_get_autocommit(s.conn.get()) != 0) {
+      std::unique_lock lock(types_mutex);
+      type_names.emplace(key, name);
+    }
     return name;
   }
 
   /// The key of a type name, 0 when it is not stored (and `create` is false).
   result<std::int64_t> type_key(session& s, const std::string& name, bool create,
-                                std::vector<std::pair<std::string, std::int64_t>>* pending) {
+                                key_list* pending) {
     {
       std::shared_lock lock(types_mutex);
       if (auto it = type_keys.find(name); it != type_keys.end()) return it->second;
@@ -542,10 +550,11 @@ struct sqlite_store::impl {
   /// savepoint: a savepoint over a large append spills its page copies to a
   /// temp file, which cost W3 a fifth of its speed). `replay_needed` says an
   /// event id was found stored: roll back, then answer with `replay`.
-  result<append_result> append_in_txn(
-      std::span<const stream_write> writes, const append_options& options,
-      std::vector<std::pair<std::string, std::int64_t>>& new_streams,
-      std::vector<std::pair<std::string, std::int64_t>>& new_types, bool& replay_needed) {
+  /// Only `append_batch` goes on after an error, and only after one found
+  /// before the first write (a conflict, or `replay`'s answer).
+  result<append_result> append_in_txn(std::span<const stream_write> writes,
+                                      const append_options& options, key_list& new_streams,
+                                      key_list& new_types, bool& replay_needed) {
     if (options.command) {
       auto st = writer.stmt(sql_command_select);
       if (!st) return std::move(st).error();
@@ -651,10 +660,16 @@ struct sqlite_store::impl {
   result<append_result> append(std::span<const stream_write> writes,
                                const append_options& options) {
     std::lock_guard lock(write_mutex);
+    return append_locked(writes, options);
+  }
+
+  /// `append` with `write_mutex` held.
+  result<append_result> append_locked(std::span<const stream_write> writes,
+                                      const append_options& options) {
     if (read_only)
       return error{errc::storage_read_only, "'" + file.string() + "' is open read-only"};
     if (auto r = writer.run(sql_begin, "starting an append"); !r) return std::move(r).error();
-    std::vector<std::pair<std::string, std::int64_t>> new_streams, new_types;
+    key_list new_streams, new_types;
     bool replay_needed = false;
     auto out = append_in_txn(writes, options, new_streams, new_types, replay_needed);
     if (!out || out->already_appended) {
@@ -670,61 +685,71 @@ struct sqlite_store::impl {
     return out;
   }
 
-  /// Group commit: every request in one transaction. A request that fails
-  /// before writing anything (a wrong expected version, a replay answered
-  /// from the stored events, a recorded command id) just gets its answer and
-  /// the transaction goes on; any other failure leaves a request half
-  /// written, so the whole transaction is rolled back and each request is
-  /// appended on its own, to give each its exact answer.
+  /// Group commit: every request in one `BEGIN IMMEDIATE` ... `COMMIT`.
+  ///
+  /// A request answered before it wrote anything (a conflict, a recorded
+  /// command id, a replay found by `any_stored`) keeps its answer and the
+  /// transaction goes on. A request that fails after it began writing (an
+  /// event id hit mid-insert, any storage error) cannot be undone alone, as
+  /// there is no savepoint (see `append_in_txn`): the whole transaction is
+  /// rolled back and every request is appended on its own, each with its own
+  /// transaction and its exact answer. That path is rare; the common batch
+  /// pays one commit.
   std::vector<result<append_result>> append_batch(std::span<const append_request> requests) {
+    std::lock_guard lock(write_mutex);
     std::vector<result<append_result>> out;
     out.reserve(requests.size());
-    {
-      std::lock_guard lock(write_mutex);
-      if (read_only) {
-        for (std::size_t i = 0; i < requests.size(); ++i)
-          out.emplace_back(
-              error{errc::storage_read_only, "'" + file.string() + "' is open read-only"});
-        return out;
-      }
-      if (auto r = writer.run(sql_begin, "starting an append"); !r) {
-        for (std::size_t i = 0; i < requests.size(); ++i)
-          out.emplace_back(r.error());
-        return out;
-      }
-      std::vector<std::pair<std::string, std::int64_t>> new_streams, new_types;
-      bool clean = true;
-      for (const auto& request : requests) {
-        bool replay_needed = false;
-        auto r =
-            append_in_txn(request.writes, request.options, new_streams, new_types, replay_needed);
-        if (!r && (replay_needed || !(r.error() == errc::concurrency_conflict ||
-                                      r.error() == errc::event_id_conflict))) {
-          clean = false;
-          break;
-        }
-        out.push_back(std::move(r));
-      }
-      if (clean) {
-        if (auto r = writer.run(sql_commit, "committing an append"); !r) {
-          (void)writer.run(sql_rollback, "appending");
-          out.assign(requests.size(), result<append_result>{r.error()});
-          return out;
-        }
-        publish(new_streams, new_types);
-        return out;
-      }
-      (void)writer.run(sql_rollback, "appending");
+    auto fail_all = [&](const error& e) {
+      out.assign(requests.size(), result<append_result>{e});
+      return std::move(out);
+    };
+    if (requests.size() <= 1) {
+      for (const auto& q : requests)
+        out.push_back(append_locked(q.writes, q.options));
+      return out;
     }
-    out.clear();
-    for (const auto& request : requests)
-      out.push_back(append(request.writes, request.options));
+    if (read_only)
+      return fail_all(error{errc::storage_read_only, "'" + file.string() + "' is open read-only"});
+    if (auto r = writer.run(sql_begin, "starting a batch of appends"); !r)
+      return fail_all(r.error());
+
+    key_list new_streams, new_types;  // of the whole batch
+    bool wrote = false;
+    for (const auto& q : requests) {
+      const std::int64_t changes = sqlite3_total_changes64(writer.conn.get());
+      bool replay_needed = false;
+      auto r = append_in_txn(q.writes, q.options, new_streams, new_types, replay_needed);
+      if (!r && !answered_before_writing(r.error(), replay_needed, changes)) {
+        (void)writer.run(sql_rollback, "appending a batch");
+        out.clear();
+        for (const auto& each : requests)
+          out.push_back(append_locked(each.writes, each.options));
+        return out;
+      }
+      if (r && !r->already_appended) wrote = true;
+      out.push_back(std::move(r));
+    }
+    if (!wrote) {
+      (void)writer.run(sql_rollback, "appending a batch");
+      return out;
+    }
+    if (auto r = writer.run(sql_commit, "committing a batch of appends"); !r) {
+      (void)writer.run(sql_rollback, "appending a batch");
+      return fail_all(r.error());
+    }
+    publish(new_streams, new_types);
     return out;
   }
 
-  /// Publishes the keys of a committed append to the caches.
-  void publish(std::vector<std::pair<std::string, std::int64_t>>& new_streams,
-               std::vector<std::pair<std::string, std::int64_t>>& new_types) {
+  /// True when `append_in_txn` failed with an answer found before it wrote
+  /// a row, so the batch's transaction may go on.
+  bool answered_before_writing(const error& e, bool replay_needed, std::int64_t changes_before) {
+    const bool answer = e == errc::concurrency_conflict || e == errc::event_id_conflict;
+    return answer && !replay_needed && sqlite3_total_changes64(writer.conn.get()) == changes_before;
+  }
+
+  /// Publishes the stream and type keys of a committed transaction.
+  void publish(key_list& new_streams, key_list& new_types) {
     for (auto& [name, key] : new_streams)
       stream_keys.emplace(std::move(name), key);
     if (!new_types.empty()) {
@@ -783,6 +808,10 @@ result<append_result> sqlite_store::do_append(std::span<const stream_write> writ
 std::vector<result<append_result>> sqlite_store::do_append_batch(
     std::span<const append_request> requests) {
   return impl_->append_batch(requests);
+}
+
+bool sqlite_store::prefers_batches() const noexcept {
+  return true;
 }
 
 result<std::vector<recorded_event>> sqlite_store::do_read_stream(const stream_id& stream,

@@ -5,6 +5,7 @@
 // default-constructible and has a member `store` (a factum::event_store).
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 #include <vector>
@@ -568,76 +569,275 @@ void json_round_trip() {
   CHECK(s.stream_version("odd-2").value() == 0);
 }
 
-inline append_request request(std::string stream, expected_version expected,
-                              std::vector<event_data> events, std::optional<command_id> cmd = {}) {
-  append_request r;
-  r.writes.push_back({std::move(stream), expected, std::move(events)});
-  r.options.command = cmd;
-  return r;
+inline append_request request(stream_id stream, expected_version expected,
+                              std::vector<event_data> events, append_options options = {}) {
+  return append_request{{stream_write{std::move(stream), expected, std::move(events)}},
+                        std::move(options)};
+}
+
+/// An event of a type no other test uses, so a batch creates the type.
+inline event_data odd_event(int n) {
+  event_data e;
+  e.type = "BatchOdd";
+  e.data = R"({"n":)" + std::to_string(n) + "}";
+  return e;
 }
 
 template <class F>
-void append_batch_isolates_requests() {
+void batch_mixed_results() {
   F f;
   auto& s = f.store;
-  REQUIRE(s.append("b-0", expected_version::no_stream(), deposits({1})));
-  const auto replayed = deposits({9});
-  const command_id recorded = uuid::v7();
-  REQUIRE(s.append("b-9", expected_version::any(), deposits({5}), {recorded}));
-  std::vector<append_request> batch;
-  batch.push_back(request("b-1", expected_version::no_stream(), deposits({1, 2})));
-  batch.push_back(request("b-0", expected_version::exact(7), deposits({3})));  // conflict
-  batch.push_back(request("b-1", expected_version::exact(2), deposits({4})));  // sees #0
-  batch.push_back(request("b-2", expected_version::any(), {}));                // invalid
-  batch.push_back(request("b-3", expected_version::any(), replayed));
-  batch.push_back(request("b-3", expected_version::any(), replayed));                 // a replay
-  batch.push_back(request("b-9", expected_version::any(), deposits({5}), recorded));  // recorded
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1, 2})));
+  const std::vector<append_request> batch{
+      request("a-2", expected_version::no_stream(), deposits({10, 11})),
+      request("a-1", expected_version::exact(1), deposits({3})),  // wrong: a-1 is at 2
+      request("a-3", expected_version::any(), deposits({20})),
+  };
   auto r = s.append_batch(batch);
-  REQUIRE(r.size() == batch.size());
+  REQUIRE(r.size() == 3);
   REQUIRE(r[0]);
-  CHECK(r[0]->streams[0] == stream_range{"b-1", 1, 2});
+  CHECK_FALSE(r[0]->already_appended);
+  CHECK(r[0]->streams == std::vector<stream_range>{{"a-2", 1, 2}});
+  CHECK(r[0]->first_position == 3);
+  CHECK(r[0]->last_position == 4);
   REQUIRE_FALSE(r[1]);
   CHECK(r[1].error().code() == errc::concurrency_conflict);
   REQUIRE(r[1].error().conflict);
-  CHECK(r[1].error().conflict->actual == 1);
+  CHECK(r[1].error().conflict->stream == "a-1");
+  CHECK(r[1].error().conflict->expected == "1");
+  CHECK(r[1].error().conflict->actual == 2);
   REQUIRE(r[2]);
-  CHECK(r[2]->streams[0] == stream_range{"b-1", 3, 3});
-  CHECK(r[2]->first_position == r[0]->last_position + 1);
-  REQUIRE_FALSE(r[3]);
-  CHECK(r[3].error().code() == errc::invalid_argument);
-  REQUIRE(r[4]);
-  REQUIRE(r[5]);
-  CHECK(r[5]->already_appended);
-  CHECK(r[5]->streams == r[4]->streams);
-  REQUIRE(r[6]);
-  CHECK(r[6]->already_appended);
-  CHECK(s.stream_version("b-0").value() == 1);
-  CHECK(s.stream_version("b-1").value() == 3);
-  CHECK(s.stream_version("b-3").value() == 1);
-  CHECK(s.stream_version("b-9").value() == 1);
-  // positions stay gapless
+  CHECK(r[2]->streams == std::vector<stream_range>{{"a-3", 1, 1}});
+  CHECK(r[2]->first_position == 5);
+  CHECK(r[2]->last_position == 5);
+  CHECK(s.stream_version("a-1").value() == 2);
   auto all = s.read_all().value();
+  REQUIRE(all.size() == 5);
   for (std::size_t i = 0; i < all.size(); ++i)
     CHECK(all[i].global_position == i + 1);
+  CHECK(all[4].stream == stream_id{"a-3"});
+  // A batch of only failures writes nothing, and the next append follows on.
+  const std::vector<append_request> stale{
+      request("a-1", expected_version::no_stream(), deposits({4})),
+      request("a-2", expected_version::exact(7), deposits({5}))};
+  for (const auto& x : s.append_batch(stale))
+    CHECK(x.error().code() == errc::concurrency_conflict);
+  CHECK(s.append_batch({}).empty());
+  CHECK(head_of(s) == 5);
+  CHECK(s.append("a-4", expected_version::any(), deposits({6})).value().first_position == 6);
+}
 
-  // Concurrent batches: every event stored once.
-  std::vector<std::thread> threads;
-  std::atomic<int> failed{0};  // Catch's CHECK is not thread-safe
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&s, &failed, t] {
-      for (int i = 0; i < 20; ++i) {
-        std::vector<append_request> b;
-        for (int k = 0; k < 5; ++k)
-          b.push_back(request("c-" + std::to_string(t) + "-" + std::to_string(k),
-                              expected_version::any(), deposits({1})));
-        for (auto& x : s.append_batch(b))
-          if (!x) ++failed;
+template <class F>
+void batch_sees_earlier_requests() {
+  F f;
+  auto& s = f.store;
+  const std::vector<append_request> batch{
+      request("a-1", expected_version::no_stream(), {odd_event(1), odd_event(2)}),
+      request("a-1", expected_version::exact(2), {odd_event(3)}),
+      append_request{{{"a-2", expected_version::no_stream(), {odd_event(4)}},
+                      {"a-1", expected_version::exact(3), deposits({5})}},
+                     {}},
+      request("a-2", expected_version::no_stream(), deposits({6})),  // a-2 exists by now
+  };
+  auto r = s.append_batch(batch);
+  REQUIRE(r.size() == 4);
+  REQUIRE(r[0]);
+  CHECK(r[0]->streams == std::vector<stream_range>{{"a-1", 1, 2}});
+  REQUIRE(r[1]);
+  CHECK(r[1]->streams == std::vector<stream_range>{{"a-1", 3, 3}});
+  CHECK(r[1]->first_position == 3);
+  REQUIRE(r[2]);
+  CHECK(r[2]->streams == std::vector<stream_range>{{"a-2", 1, 1}, {"a-1", 4, 4}});
+  CHECK(r[2]->first_position == 4);
+  CHECK(r[2]->last_position == 5);
+  REQUIRE_FALSE(r[3]);
+  CHECK(r[3].error().code() == errc::concurrency_conflict);
+  CHECK(r[3].error().conflict->actual == 1);
+  auto a1 = s.read_stream("a-1").value();
+  REQUIRE(a1.size() == 4);
+  for (std::size_t i = 0; i < a1.size(); ++i)
+    CHECK(a1[i].version == i + 1);
+  // The event type the batch created reads back, filtered and by name.
+  auto odd = s.read_all(position::start(), event_store::no_limit, {"BatchOdd"}).value();
+  REQUIRE(odd.size() == 4);
+  CHECK(odd[3].stream == stream_id{"a-2"});
+  CHECK(odd[3].data == R"({"n":4})");
+  CHECK(head_of(s) == 5);
+}
+
+template <class F>
+void batch_replays_event_ids() {
+  F f;
+  auto& s = f.store;
+  const std::vector<event_data> first{odd_event(1), deposit(2)};
+  auto changed = first;
+  changed[1].data = R"({"amount":99})";
+  const std::vector<append_request> batch{
+      request("a-1", expected_version::no_stream(), first),
+      request("a-1", expected_version::no_stream(), first),  // replay
+      request("a-2", expected_version::no_stream(), deposits({3})),
+      request("a-1", expected_version::no_stream(), changed),  // reuse, other content
+      request("a-3", expected_version::any(), deposits({4})),
+  };
+  auto r = s.append_batch(batch);
+  REQUIRE(r.size() == 5);
+  REQUIRE(r[0]);
+  CHECK_FALSE(r[0]->already_appended);
+  REQUIRE(r[1]);
+  CHECK(r[1]->already_appended);
+  CHECK(r[1]->streams == r[0]->streams);
+  CHECK(r[1]->first_position == r[0]->first_position);
+  CHECK(r[1]->last_position == r[0]->last_position);
+  REQUIRE(r[2]);
+  CHECK(r[2]->first_position == 3);
+  REQUIRE_FALSE(r[3]);
+  CHECK(r[3].error().code() == errc::event_id_conflict);
+  REQUIRE(r[4]);
+  CHECK(r[4]->first_position == 4);
+  CHECK(head_of(s) == 4);
+
+  // The same with expected versions that match, so the ids are met while
+  // writing, and a replay of the earlier batch.
+  const std::vector<event_data> second{deposit(5), odd_event(6)};
+  auto changed2 = second;
+  changed2[0].data = R"({"amount":98})";
+  const std::vector<append_request> again{
+      request("b-1", expected_version::any(), second),
+      request("b-1", expected_version::any(), second),    // replay
+      request("b-2", expected_version::any(), changed2),  // reuse in another stream
+      request("a-1", expected_version::exact(2), first),  // replay of the earlier batch
+      request("b-3", expected_version::any(), deposits({7})),
+  };
+  auto q = s.append_batch(again);
+  REQUIRE(q.size() == 5);
+  REQUIRE(q[0]);
+  CHECK(q[0]->streams == std::vector<stream_range>{{"b-1", 1, 2}});
+  CHECK(q[0]->first_position == 5);
+  REQUIRE(q[1]);
+  CHECK(q[1]->already_appended);
+  CHECK(q[1]->streams == q[0]->streams);
+  CHECK(q[1]->first_position == 5);
+  REQUIRE_FALSE(q[2]);
+  CHECK(q[2].error().code() == errc::event_id_conflict);
+  REQUIRE(q[3]);
+  CHECK(q[3]->already_appended);
+  CHECK(q[3]->streams == r[0]->streams);
+  REQUIRE(q[4]);
+  CHECK(q[4]->first_position == 7);
+  CHECK(s.stream_version("b-2").value() == 0);
+  CHECK(head_of(s) == 7);
+  auto all = s.read_all().value();
+  REQUIRE(all.size() == 7);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    CHECK(all[i].global_position == i + 1);
+}
+
+template <class F>
+void batch_command_ids() {
+  F f;
+  auto& s = f.store;
+  const command_id cmd = uuid::v7(), twice = uuid::v7(), fresh = uuid::v7();
+  auto first = s.append_batch(std::vector<append_request>{
+      request("a-1", expected_version::no_stream(), deposits({1}), {cmd}),
+      request("a-2", expected_version::no_stream(), deposits({2}), {twice}),
+      request("a-3", expected_version::no_stream(), deposits({3}), {twice}),  // same batch
+  });
+  REQUIRE(first.size() == 3);
+  REQUIRE(first[0]);
+  REQUIRE(first[1]);
+  REQUIRE(first[2]);
+  CHECK(first[2]->already_appended);
+  CHECK(first[2]->streams == first[1]->streams);
+  CHECK(s.stream_version("a-3").value() == 0);
+
+  // A command recorded by an earlier batch, even with new event ids.
+  auto second = s.append_batch(std::vector<append_request>{
+      request("a-4", expected_version::any(), deposits({4}), {fresh}),
+      request("a-1", expected_version::exact(1), deposits({5}), {cmd}),
+  });
+  REQUIRE(second.size() == 2);
+  REQUIRE(second[0]);
+  CHECK_FALSE(second[0]->already_appended);
+  REQUIRE(second[1]);
+  CHECK(second[1]->already_appended);
+  CHECK(second[1]->streams == first[0]->streams);
+  CHECK(second[1]->first_position == first[0]->first_position);
+  auto recorded = s.load_command(fresh).value();
+  REQUIRE(recorded);
+  CHECK(recorded->streams == second[0]->streams);
+  CHECK(s.stream_version("a-1").value() == 1);
+  CHECK(head_of(s) == 3);
+}
+
+template <class F>
+void batch_invalid_requests() {
+  F f;
+  auto& s = f.store;
+  auto e = deposit(9);
+  const std::vector<append_request> batch{
+      request("a-1", expected_version::no_stream(), deposits({1})),
+      append_request{},                                     // names no stream
+      request("a-2", expected_version::any(), {}),          // no events
+      request("", expected_version::any(), deposits({2})),  // bad stream id
+      request("a-3", expected_version::any(), {e, e}),      // one id twice
+      request("a-1", expected_version::exact(1), deposits({3})),
+  };
+  auto r = s.append_batch(batch);
+  REQUIRE(r.size() == 6);
+  REQUIRE(r[0]);
+  CHECK(r[0]->first_position == 1);
+  CHECK(r[1].error().code() == errc::invalid_argument);
+  CHECK(r[2].error().code() == errc::invalid_argument);
+  CHECK(r[3].error().code() == errc::invalid_stream_id);
+  CHECK(r[4].error().code() == errc::invalid_argument);
+  REQUIRE(r[5]);
+  CHECK(r[5]->streams == std::vector<stream_range>{{"a-1", 2, 2}});
+  CHECK(r[5]->first_position == 2);
+  CHECK(head_of(s) == 2);
+  // A batch of invalid requests only.
+  auto none = s.append_batch(std::vector<append_request>{append_request{}});
+  REQUIRE(none.size() == 1);
+  CHECK(none[0].error().code() == errc::invalid_argument);
+  CHECK(head_of(s) == 2);
+}
+
+template <class F>
+void concurrent_batches() {
+  F f;
+  auto& s = f.store;
+  constexpr int threads = 4, batches = 25, per_batch = 4;
+  std::atomic<int> failures{0};
+  std::vector<std::vector<event_id>> written(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int b = 0; b < batches; ++b) {
+        std::vector<append_request> batch;
+        for (int k = 0; k < per_batch; ++k) {
+          // Streams shared by the threads, so batches interleave on them.
+          batch.push_back(
+              request("c-" + std::to_string((b + k) % 6), expected_version::any(), deposits({k})));
+          written[t].push_back(batch.back().writes[0].events[0].id);
+        }
+        for (const auto& r : s.append_batch(batch))
+          if (!r || r->already_appended) ++failures;
       }
     });
-  for (auto& t : threads)
+  for (auto& t : pool)
     t.join();
-  CHECK(failed == 0);
-  CHECK(head_of(s) == all.size() + 4 * 20 * 5);
+  CHECK(failures == 0);
+  auto all = s.read_all().value();
+  REQUIRE(all.size() == threads * batches * per_batch);
+  std::set<event_id> stored;
+  std::map<std::string, std::uint64_t> versions;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(all[i].global_position == i + 1);
+    CHECK(all[i].version == ++versions[all[i].stream.str()]);
+    CHECK(stored.insert(all[i].id).second);
+  }
+  for (const auto& ids : written)
+    for (const auto& id : ids)
+      CHECK(stored.contains(id));
 }
 
 }  // namespace factum_test::conformance
@@ -671,5 +871,13 @@ void append_batch_isolates_requests() {
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, concurrent_writers_many_streams,                          \
                           "concurrent writers on many streams")                                    \
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, json_round_trip, "JSON round trip")                       \
-  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, append_batch_isolates_requests,                           \
-                          "append_batch isolates its requests")
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, batch_mixed_results,                                      \
+                          "a batch: each request succeeds or fails alone")                         \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, batch_sees_earlier_requests,                              \
+                          "a batch: a request sees what earlier ones wrote")                       \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, batch_replays_event_ids,                                  \
+                          "a batch: event ids replayed or reused")                                 \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, batch_command_ids, "a batch: command ids")                \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, batch_invalid_requests,                                   \
+                          "a batch: invalid requests fail alone")                                  \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, concurrent_batches, "a batch: concurrent batches")

@@ -128,10 +128,20 @@ class event_store {
   /// request's failure (conflict, event id conflict, bad argument) does not
   /// affect the others'. A backend may commit them in one transaction; then
   /// a storage failure of the commit fails every request of it.
+  ///
+  /// This is group commit: a writer that collects appends from many callers
+  /// pays one transaction (one fsync on SQLite) for all of them.
+  /// ```
+  /// std::vector<factum::append_request> batch{
+  ///     {{{"account-1", factum::expected_version::exact(3), {deposit(5)}}}},
+  ///     {{{"account-2", factum::expected_version::no_stream(), {opened}}}}};
+  /// auto results = store.append_batch(batch);  // results[i] answers batch[i]
+  /// ```
   std::vector<result<append_result>> append_batch(std::span<const append_request> requests);
   /// True when `append_batch` is cheaper than the same appends one by one
   /// (the SQLite store: one transaction and one fsync for the batch).
   [[nodiscard]] virtual bool prefers_batches() const noexcept { return false; }
+
   /// The stream's events with version >= `from_version`, at most `limit`.
   [[nodiscard]] result<std::vector<recorded_event>> read_stream(const stream_id& stream,
                                                                 std::uint64_t from_version = 1,
@@ -192,8 +202,8 @@ class event_store {
   // well-formed requests.
   virtual result<append_result> do_append(std::span<const stream_write> writes,
                                           const append_options& options) = 0;
-  /// Default: `do_append` for each request. Backends see only requests
-  /// that passed validation.
+  /// Default: `do_append` for each request. Backends see only requests that
+  /// passed validation, and return exactly one result per request, in order.
   virtual std::vector<result<append_result>> do_append_batch(
       std::span<const append_request> requests);
   virtual result<std::vector<recorded_event>> do_read_stream(const stream_id& stream,

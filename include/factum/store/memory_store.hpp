@@ -54,6 +54,9 @@ class memory_store final : public event_store {
  protected:
   result<append_result> do_append(std::span<const stream_write> writes,
                                   const append_options& options) override;
+  /// Takes the lock once for the whole batch.
+  std::vector<result<append_result>> do_append_batch(
+      std::span<const append_request> requests) override;
   result<std::vector<recorded_event>> do_read_stream(const stream_id& stream,
                                                      std::uint64_t from_version,
                                                      std::size_t limit) override;
@@ -67,6 +70,8 @@ class memory_store final : public event_store {
 
  private:
   std::uint64_t version_of(const stream_id& stream) const;
+  result<append_result> append_locked(std::span<const stream_write> writes,
+                                      const append_options& options);
 
   std::shared_mutex mutex_;
   std::vector<recorded_event> log_;  // global position p is log_[p - 1]

@@ -62,8 +62,10 @@ class sqlite_store final : public event_store {
 
   [[nodiscard]] const std::filesystem::path& file() const noexcept;
 
-  /// True: `append_batch` writes a whole batch in one transaction (one fsync).
-  [[nodiscard]] bool prefers_batches() const noexcept override { return true; }
+  /// True: `append_batch` writes the whole batch in one transaction, with
+  /// one fsync.
+  [[nodiscard]] bool prefers_batches() const noexcept override;
+
   [[nodiscard]] result<position> head() override;
   result<void> save_checkpoint(std::string_view subscriber, const position& p) override;
   [[nodiscard]] result<std::optional<position>> load_checkpoint(
@@ -78,6 +80,9 @@ class sqlite_store final : public event_store {
  protected:
   result<append_result> do_append(std::span<const stream_write> writes,
                                   const append_options& options) override;
+  /// One `BEGIN IMMEDIATE` for the batch. A request that fails after it began
+  /// writing (an event id found mid-insert, a storage error) rolls the batch
+  /// back, and then each request is appended on its own.
   std::vector<result<append_result>> do_append_batch(
       std::span<const append_request> requests) override;
   result<std::vector<recorded_event>> do_read_stream(const stream_id& stream,

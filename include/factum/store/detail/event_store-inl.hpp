@@ -130,22 +130,32 @@ inline result<append_result> event_store::append(stream_id stream, expected_vers
 
 inline std::vector<result<append_result>> event_store::append_batch(
     std::span<const append_request> requests) {
-  std::vector<result<append_result>> out(requests.size(), result<append_result>{append_result{}});
-  std::vector<append_request> valid;
-  std::vector<std::size_t> where;
+  std::vector<result<append_result>> out(requests.size());
+  std::vector<std::size_t> valid;  // indexes of the requests the backend sees
+  valid.reserve(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) {
     if (auto ok = detail::check_writes(requests[i].writes); !ok)
       out[i] = std::move(ok).error();
     else
-      where.push_back(i);
+      valid.push_back(i);
   }
-  if (where.size() == requests.size()) return do_append_batch(requests);
-  valid.reserve(where.size());
-  for (auto i : where)
-    valid.push_back(requests[i]);
-  auto done = do_append_batch(valid);
-  for (std::size_t k = 0; k < where.size(); ++k)
-    out[where[k]] = std::move(done[k]);
+  if (valid.empty()) return out;
+  // The common case, every request valid, passes the caller's span as is;
+  // only a batch with invalid requests copies the valid ones.
+  std::vector<append_request> kept;
+  std::span<const append_request> passed = requests;
+  if (valid.size() != requests.size()) {
+    kept.reserve(valid.size());
+    for (const std::size_t i : valid)
+      kept.push_back(requests[i]);
+    passed = kept;
+  }
+  auto answers = do_append_batch(passed);
+  for (std::size_t k = 0; k < valid.size(); ++k)
+    out[valid[k]] = k < answers.size()
+                        ? std::move(answers[k])
+                        : result<append_result>{error{
+                              errc::storage_io, "the backend gave no result for this request"}};
   return out;
 }
 

@@ -13,6 +13,22 @@ inline std::uint64_t memory_store::version_of(const stream_id& stream) const {
 inline result<append_result> memory_store::do_append(std::span<const stream_write> writes,
                                                      const append_options& options) {
   std::unique_lock lock(mutex_);
+  return append_locked(writes, options);
+}
+
+inline std::vector<result<append_result>> memory_store::do_append_batch(
+    std::span<const append_request> requests) {
+  std::vector<result<append_result>> out;
+  out.reserve(requests.size());
+  std::unique_lock lock(mutex_);
+  for (const auto& r : requests)
+    out.push_back(append_locked(r.writes, r.options));
+  return out;
+}
+
+/// One append, under the unique lock.
+inline result<append_result> memory_store::append_locked(std::span<const stream_write> writes,
+                                                         const append_options& options) {
   if (options.command) {
     if (const auto it = commands_.find(*options.command); it != commands_.end()) {
       append_result again = it->second;
