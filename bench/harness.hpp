@@ -107,6 +107,7 @@ class scratch_dir {
 void add_memory_append(std::vector<workload>& out);  // append_memory.cpp, W2
 void add_sqlite_append(std::vector<workload>& out);  // append_sqlite.cpp, W3
 void add_rehydrate(std::vector<workload>& out);      // rehydrate.cpp, W4
+void add_runtime(std::vector<workload>& out);        // runtime.cpp, W1, W3 dispatch, W6
 /// Makes every SQLite connection opened from now on run `PRAGMA p` for each p
 /// (append_sqlite.cpp; an SQLite auto-extension).
 void use_sqlite_pragmas(const std::vector<std::string>& pragmas);

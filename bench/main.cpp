@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   factum_bench::add_sqlite_append(all);
 #endif
   factum_bench::add_rehydrate(all);
+  factum_bench::add_runtime(all);
 
   if (list) {
     for (const auto& w : all)
