@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <future>
 #include <malloc.h>
 #include <mutex>
 #include <string>
@@ -168,7 +169,7 @@ figure w1_latency(const options& opt) {
   f.name = "W1.memory.latency";
   f.unit = "microseconds";
   f.higher_is_better = false;
-  std::vector<double> p99s;
+  std::vector<double> p99s, roundtrips;
   for (int rep = 0; rep < opt.reps; ++rep) {
     factum::runtime rt{factum::memory_store{}, runtime_options()};
     rt.dispatch<bank::account>("acc-0", bank::open_account{"ann"}, net::use_future).get();
@@ -183,9 +184,25 @@ figure w1_latency(const options& opt) {
     std::sort(us.begin(), us.end());
     f.samples.push_back(us[us.size() / 2]);
     p99s.push_back(us[us.size() * 99 / 100]);
+    // For scale: the bare round trip of a post to a pool thread and back
+    // through a future, which every sequential dispatch pays at least.
+    net::thread_pool pool(threads);
+    std::vector<double> bare;
+    for (std::size_t i = 0; i < commands; ++i)
+      bare.push_back(seconds([&] {
+                       std::promise<void> p;
+                       auto fu = p.get_future();
+                       net::post(pool, [&] { p.set_value(); });
+                       fu.get();
+                     }) *
+                     1e6);
+    pool.join();
+    std::sort(bare.begin(), bare.end());
+    roundtrips.push_back(bare[bare.size() / 2]);
   }
   f.params = {{"value", "p50"},
               {"p99_us", median(p99s)},
+              {"post_future_roundtrip_p50_us", median(roundtrips)},
               {"commands", commands},
               {"completion", "use_future"},
               {"reps", opt.reps}};
