@@ -34,6 +34,15 @@ inline factum::aggregate_options snapshot_every(std::uint64_t n) {
   return o;
 }
 
+/// Options for tests that race many writers on a few streams on purpose:
+/// more attempts than the default, so a slow (sanitizer) build still wins.
+inline factum::aggregate_options patient() {
+  factum::aggregate_options o;
+  o.retry = factum::retry_policy{};
+  o.retry->max_attempts = 100;
+  return o;
+}
+
 struct answer {
   std::error_code ec;
   factum::dispatch_result result;

@@ -181,6 +181,8 @@ TEST_CASE("two runtimes on one store racing on the same accounts lose no update"
   auto store = std::make_shared<memory_store>();
   runtime a{store, threads(2)};
   runtime b{store, threads(2)};
+  a.configure<account>(patient());
+  b.configure<account>(patient());
   constexpr int accounts = 3, per_runtime = 300;
   for (int i = 0; i < accounts; ++i)
     REQUIRE_FALSE(run(a, std::to_string(i), open_account{"x"}).ec);

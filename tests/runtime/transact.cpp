@@ -43,6 +43,8 @@ TEST_CASE("concurrent transfers among a few accounts conserve the total", "[runt
   auto store = std::make_shared<memory_store>();
   runtime rt{store, threads(2)};
   runtime other{store, threads(2)};  // a second writer on the same store
+  rt.configure<account>(patient());
+  other.configure<account>(patient());
   constexpr int accounts = 4, per_thread = 150, threads = 4;
   constexpr std::int64_t initial = 1000;
   for (int a = 0; a < accounts; ++a) {

@@ -3,6 +3,7 @@
 // restart.
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
@@ -76,6 +77,8 @@ TEST_CASE("runtime on SQLite: two runtimes on one file racing on the same accoun
   temp_dir dir;
   runtime a{sqlite_store{dir / "bank.db"}, threads(2)};
   runtime b{sqlite_store{dir / "bank.db"}, threads(2)};
+  a.configure<account>(patient());
+  b.configure<account>(patient());
   constexpr int accounts = 3, per_runtime = 200;
   for (int i = 0; i < accounts; ++i)
     REQUIRE_FALSE(run(a, std::to_string(i), open_account{"x"}).ec);
@@ -102,12 +105,16 @@ TEST_CASE("runtime on SQLite: concurrent transfers from two runtimes conserve th
   temp_dir dir;
   runtime a{sqlite_store{dir / "bank.db"}, threads(2)};
   runtime b{sqlite_store{dir / "bank.db"}, threads(2)};
+  a.configure<account>(patient());
+  b.configure<account>(patient());
   constexpr int accounts = 4, per_thread = 60;
   for (int i = 0; i < accounts; ++i) {
     REQUIRE_FALSE(run(a, std::to_string(i), open_account{"x"}).ec);
     REQUIRE_FALSE(run(a, std::to_string(i), deposit_money{500}).ec);
   }
   std::atomic<int> applied{0}, failed{0};
+  std::mutex m;
+  std::string first_failure;
   std::vector<std::thread> callers;
   for (int t = 0; t < 4; ++t)
     callers.emplace_back([&, t] {
@@ -119,12 +126,16 @@ TEST_CASE("runtime on SQLite: concurrent transfers from two runtimes conserve th
         auto r = transfer(rt, std::to_string(from), std::to_string(to), 1 + gen() % 40);
         if (!r.ec)
           ++applied;
-        else if (!is_rejection(r.ec))
+        else if (!is_rejection(r.ec)) {
           ++failed;
+          std::lock_guard lock(m);
+          if (first_failure.empty()) first_failure = r.ec.message();
+        }
       }
     });
   for (auto& c : callers)
     c.join();
+  INFO("first failure: " << first_failure);
   CHECK(failed == 0);
   CHECK(applied > 0);
   std::int64_t total = 0;
