@@ -188,3 +188,30 @@ TEST_CASE("strong consistency answers after the gates, eventual at once",
   gate->fail = true;
   CHECK(run(rt, "3", deposit_money{1}, strong).ec == errc::storage_io);
 }
+
+namespace {
+struct tagger final : middleware {
+  std::atomic<int> befores{0}, afters{0};
+  result<void> before(command_context& c) override {
+    ++befores;
+    c.options.metadata["tag"] = std::string(c.category);
+    return {};
+  }
+  void after(const command_context&, const dispatch_result&) override { ++afters; }
+};
+}  // namespace
+
+TEST_CASE("middleware runs around multi-stream commands too", "[runtime][middleware]") {
+  auto t = std::make_shared<tagger>();
+  runtime rt{memory_store{}, threads(2)};
+  rt.use(t);
+  REQUIRE_FALSE(run(rt, "a", open_account{"ann"}).ec);
+  REQUIRE_FALSE(run(rt, "a", deposit_money{10}).ec);
+  REQUIRE_FALSE(run(rt, "b", open_account{"bob"}).ec);
+  auto moved = transfer(rt, "a", "b", 4);
+  REQUIRE_FALSE(moved.ec);
+  CHECK(t->befores == 4);
+  CHECK(t->afters == 4);
+  for (const auto& e : moved.result.events)
+    CHECK(e.metadata.user.at("tag") == "account");
+}

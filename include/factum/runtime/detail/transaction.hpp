@@ -57,6 +57,21 @@ class transaction : public answer_base, public commit_waiter {
                              "stream '" + streams_[I].str() + "' is named twice in one command"};
               return;
             }
+          }(),
+          ...);
+    }
+    (indices{});
+    stream = streams_[0];
+    if (failed) return finish(std::move(*failed));
+    for (const auto& m : core_.middleware_list()) {
+      command_context ctx = context();
+      if (auto ok = m->before(ctx); !ok) return finish(std::move(ok).error());
+    }
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            using A = std::tuple_element_t<I, std::tuple<As...>>;
+            if (failed) return;
             auto inst = acquire.template operator()<A>(streams_[I]);
             if (!inst) {
               failed = std::move(inst).error();
@@ -67,7 +82,6 @@ class transaction : public answer_base, public commit_waiter {
           ...);
     }
     (indices{});
-    stream = streams_[0];
     if (failed) return finish(std::move(*failed));
     retry_ = *core_.aggregate_options_of(category)->retry;
     gather();
