@@ -56,7 +56,7 @@ class runtime {
   explicit runtime(std::shared_ptr<event_store> store, runtime_options options = {})
       : core_(std::make_unique<detail::core>(std::move(store), std::move(options))),
         sweep_strand_(boost::asio::make_strand(core_->executor())),
-        sweep_timer_(sweep_strand_) {
+        sweep_timer_(core_->timer_executor()) {
     arm_sweep();
   }
   runtime(const runtime&) = delete;
@@ -231,7 +231,10 @@ class runtime {
       return error{errc::invalid_stream_id, "an empty id for '" + std::string(A::category) + "'"};
     const stream_id stream = stream_of<A>(id);
     if (auto ok = stream.validate(); !ok) return std::move(ok).error();
-    if (!core_->enter()) return error{errc::stopped, "state_of after stop()"};
+    if (!core_->enter()) {
+      core_->leave();
+      return error{errc::stopped, "state_of after stop()"};
+    }
     auto inst = acquire<A>(stream);
     if (!inst) {
       core_->leave();
@@ -308,6 +311,7 @@ class runtime {
     if (!inst) return refuse(*op, std::move(inst).error());
     op->inst = std::move(*inst);
     auto& strand = op->inst->strand;
+    op->started = true;
     boost::asio::post(strand, [op] { op->inst->enqueue(*op); });
   }
 
@@ -341,16 +345,17 @@ class runtime {
 
   void arm_sweep() {
     sweep_timer_.expires_after(core_->options().sweep_interval);
-    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec || core_->stopped()) return;
-      sweep();
-      arm_sweep();
-    });
+    sweep_timer_.async_wait(
+        boost::asio::bind_executor(sweep_strand_, [this](const boost::system::error_code& ec) {
+          if (ec || core_->stopped()) return;
+          sweep();
+          arm_sweep();
+        }));
   }
 
   std::unique_ptr<detail::core> core_;
   detail::strand_type sweep_strand_;
-  boost::asio::steady_timer sweep_timer_;
+  detail::timer_type sweep_timer_;
   std::mutex sweep_mutex_;
   std::mutex stop_mutex_;
   bool stopped_ = false;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <factum/store/detail/id_index.hpp>
 #include <factum/store/event_store.hpp>
 
 namespace factum {
@@ -72,11 +73,13 @@ class memory_store final : public event_store {
   std::uint64_t version_of(const stream_id& stream) const;
   result<append_result> append_locked(std::span<const stream_write> writes,
                                       const append_options& options);
+  /// The global position of event `id`; 0 when it is not stored.
+  std::uint64_t position_of(const event_id& id, std::uint64_t hash) const;
 
   std::shared_mutex mutex_;
   std::vector<recorded_event> log_;  // global position p is log_[p - 1]
   std::unordered_map<stream_id, std::vector<std::uint64_t>> streams_;  // version v: [v - 1]
-  std::unordered_map<event_id, std::uint64_t> ids_;                    // -> global position
+  detail::id_index ids_;                                               // -> global position
   std::map<std::pair<stream_id, std::uint64_t>, snapshot> snapshots_;
   std::map<std::string, position, std::less<>> checkpoints_;
   std::unordered_map<command_id, append_result> commands_;

@@ -127,6 +127,9 @@ class answer_base {
   dispatch_options options;
   factum::stream_id stream;
   std::string_view category;
+  /// Set once the command left the call that started it: from then on its
+  /// answer may run the caller's handler at once on a pool thread.
+  bool started = false;
 
  protected:
   virtual ~answer_base() = default;
@@ -138,7 +141,6 @@ class answer_base {
   [[nodiscard]] command_context context() {
     return command_context{category, stream, command_type(), command_pointer(), options};
   }
-
 
  private:
   void wait_for_gates(dispatch_result out) {
@@ -185,16 +187,23 @@ class with_handler final : public Base {
     auto handler = std::move(handler_);
     auto work = std::move(work_);
     core& c = this->core_;
+    const bool started = this->started;
     delete this;
-    asio::defer(work, [handler = std::move(handler), e = std::move(e),
-                       out = std::move(out)]() mutable {
+    auto call = [handler = std::move(handler), e = std::move(e), out = std::move(out)]() mutable {
       if constexpr (Throwing) {
         handler(e.code() ? std::make_exception_ptr(factum::system_error(std::move(e))) : nullptr,
                 std::move(out));
       } else {
         handler(e.code(), std::move(out));
       }
-    });
+    };
+    // Inside the call that started the command, never run the handler
+    // (Asio's rule); afterwards run it here when this thread may (a pool
+    // thread for a plain callback, at once for a future): one post less.
+    if (started)
+      asio::dispatch(work, std::move(call));
+    else
+      asio::post(work, std::move(call));
     c.leave();
   }
 

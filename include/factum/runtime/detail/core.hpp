@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -36,6 +37,7 @@ namespace detail {
 
 using pool_executor = asio::thread_pool::executor_type;
 using strand_type = asio::strand<pool_executor>;
+using timer_type = asio::steady_timer;  ///< on the runtime's timer thread
 
 inline std::int64_t steady_now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -85,16 +87,34 @@ class core {
         options_(std::move(options)),
         pool_(options_.threads != 0 ? options_.threads
                                     : std::max(1u, std::thread::hardware_concurrency())),
-        partitions_(std::max<std::size_t>(1, options_.partitions)) {
+        partitions_(std::max<std::size_t>(1, options_.partitions)),
+        timer_work_(timers_.get_executor()),
+        timer_thread_([this] { timers_.run(); }) {
     if (!options_.memory.probe) options_.memory.probe = resident_fraction;
     if (options_.group_commit.value_or(store_->prefers_batches()))
       committer_ = std::make_unique<committer>(*store_);
   }
+  core(const core&) = delete;
+  core& operator=(const core&) = delete;
+  ~core() { stop_timers(); }
 
   [[nodiscard]] event_store& store() noexcept { return *store_; }
   [[nodiscard]] const std::shared_ptr<event_store>& shared_store() noexcept { return store_; }
   [[nodiscard]] pool_executor executor() noexcept { return pool_.get_executor(); }
   [[nodiscard]] asio::thread_pool& pool() noexcept { return pool_; }
+  /// Where timers wait (retry backoffs, the sweep). Their handlers are bound
+  /// to a strand of the pool. A timer on the pool itself would make a pool
+  /// thread wait in epoll, and waking it for every command costs more than
+  /// the command (W1.memory.latency doubled).
+  [[nodiscard]] asio::io_context::executor_type timer_executor() noexcept {
+    return timers_.get_executor();
+  }
+  /// Ends the timer thread; every timer is destroyed or idle by then.
+  void stop_timers() {
+    timer_work_.reset();
+    timers_.stop();
+    if (timer_thread_.joinable()) timer_thread_.join();
+  }
   [[nodiscard]] const runtime_options& options() const noexcept { return options_; }
   [[nodiscard]] committer* group_committer() noexcept { return committer_.get(); }
   [[nodiscard]] bool stopped() const noexcept { return stopped_.load(std::memory_order_acquire); }
@@ -137,14 +157,11 @@ class core {
 
   // -- commands in flight, so stop() can wait for every answer --
   /// Counts a command in; false once stopped (the caller answers `errc::stopped`).
+  /// Either way the caller calls leave() once it answered.
   bool enter() {
     started_.store(true, std::memory_order_relaxed);
     in_flight_.fetch_add(1, std::memory_order_acq_rel);
-    if (stopped()) {
-      leave();
-      return false;
-    }
-    return true;
+    return !stopped();
   }
   void leave() {
     if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopped()) {
@@ -172,6 +189,9 @@ class core {
   runtime_options options_;
   asio::thread_pool pool_;
   std::vector<partition> partitions_;
+  asio::io_context timers_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> timer_work_;
+  std::thread timer_thread_;
   std::unique_ptr<committer> committer_;
 
   std::mutex config_mutex_;

@@ -46,7 +46,7 @@ class command_op : public answer_base, public commit_waiter {
   command_op* next = nullptr;
   std::uint32_t attempt = 1;
   std::vector<typename A::event> decided;  ///< waiting for their append to commit
-  std::unique_ptr<asio::steady_timer> backoff;
+  std::unique_ptr<timer_type> backoff;
 };
 
 /// A live aggregate: its state and stream version, and the commands waiting
@@ -249,9 +249,10 @@ class instance final : public instance_base {
   void retry(command_op<A>& op) {
     const auto wait = options_->retry->backoff(op.attempt, random01());
     ++op.attempt;
-    if (!op.backoff) op.backoff = std::make_unique<asio::steady_timer>(strand);
+    if (!op.backoff) op.backoff = std::make_unique<timer_type>(core_.timer_executor());
     op.backoff->expires_after(wait);
-    op.backoff->async_wait([this, &op](const boost::system::error_code&) { process(op); });
+    op.backoff->async_wait(asio::bind_executor(
+        strand, [this, &op](const boost::system::error_code&) { process(op); }));
   }
 
   void answer_stored(command_op<A>& op, const append_result& stored) {

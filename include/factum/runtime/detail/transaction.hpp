@@ -27,7 +27,7 @@ class transaction : public answer_base, public commit_waiter {
 
  public:
   transaction(core& c, Decide decide, dispatch_options options)
-      : answer_base(c, std::move(options)), decide_(std::move(decide)), timer_(c.executor()) {
+      : answer_base(c, std::move(options)), decide_(std::move(decide)), timer_(c.timer_executor()) {
     category = std::tuple_element_t<0, std::tuple<As...>>::category;
   }
 
@@ -101,6 +101,7 @@ class transaction : public answer_base, public commit_waiter {
  private:
   /// Reads each instance's state and version on its strand.
   void gather() {
+    started = true;
     left_.store(n);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (boost::asio::post(std::get<I>(instances_)->strand,
@@ -205,7 +206,8 @@ class transaction : public answer_base, public commit_waiter {
       timer_.expires_after(retry_.backoff(attempt_, random01()));
       ++attempt_;
       clear();
-      return timer_.async_wait([this](const boost::system::error_code&) { gather(); });
+      return timer_.async_wait(asio::bind_executor(
+          core_.executor(), [this](const boost::system::error_code&) { gather(); }));
     }
     finish(std::move(r).error());
   }
@@ -260,7 +262,7 @@ class transaction : public answer_base, public commit_waiter {
   std::uint32_t attempt_ = 1;
   retry_policy retry_;
   dispatch_result result_;
-  boost::asio::steady_timer timer_;
+  timer_type timer_;
 };
 
 }  // namespace factum::detail

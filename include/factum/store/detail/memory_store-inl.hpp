@@ -42,6 +42,10 @@ inline std::vector<result<append_result>> memory_store::do_append_batch(
   return out;
 }
 
+inline std::uint64_t memory_store::position_of(const event_id& id, std::uint64_t hash) const {
+  return ids_.find(hash, [&](std::uint64_t p) { return log_[p - 1].id == id; });
+}
+
 /// One append, under the unique lock.
 inline result<append_result> memory_store::append_locked(std::span<const stream_write> writes,
                                                          const append_options& options) {
@@ -52,43 +56,21 @@ inline result<append_result> memory_store::append_locked(std::span<const stream_
       return again;
     }
   }
-  // One hash operation per event in the common case: claim every id; if one
-  // was taken, give back the claimed ones and answer as a replay.
-  bool replayed = false;
-  std::size_t claimed = 0;
-  for (const auto& w : writes) {
-    for (const auto& e : w.events) {
-      if (!ids_.try_emplace(e.id, 0).second) {
-        replayed = true;
-        break;
-      }
-      ++claimed;
-    }
-    if (replayed) break;
-  }
-  auto release = [&] {
-    std::size_t n = claimed;
-    for (const auto& w : writes)
-      for (const auto& e : w.events)
-        if (n != 0) {
-          ids_.erase(e.id);
-          --n;
-        }
-  };
-  if (replayed) {
-    release();
-    return detail::replay(writes, [&](const event_id& id) -> result<std::optional<recorded_event>> {
-      const auto it = ids_.find(id);
-      if (it == ids_.end()) return std::optional<recorded_event>{};
-      return std::optional<recorded_event>{log_[it->second - 1]};
-    });
-  }
+  // check_writes refused an id named twice in one append, so each id is
+  // either stored already (a replay) or new.
+  for (const auto& w : writes)
+    for (const auto& e : w.events)
+      if (position_of(e.id, detail::id_index::hash(e.id)) != 0)
+        return detail::replay(writes,
+                              [&](const event_id& id) -> result<std::optional<recorded_event>> {
+                                const auto p = position_of(id, detail::id_index::hash(id));
+                                if (p == 0) return std::optional<recorded_event>{};
+                                return std::optional<recorded_event>{log_[p - 1]};
+                              });
 
   for (const auto& w : writes)
-    if (const auto actual = version_of(w.stream); !w.expected.matches(actual)) {
-      release();
+    if (const auto actual = version_of(w.stream); !w.expected.matches(actual))
       return detail::conflict_error(w.stream, w.expected, actual);
-    }
 
   append_result out;
   out.first_position = log_.size() + 1;
@@ -99,7 +81,7 @@ inline result<append_result> memory_store::append_locked(std::span<const stream_
     for (const auto& e : w.events) {
       const std::uint64_t global = log_.size() + 1;
       versions.push_back(global);
-      ids_[e.id] = global;
+      ids_.insert(detail::id_index::hash(e.id), global);
       log_.push_back(recorded_event{w.stream, versions.size(), global, position::at(global), e.id,
                                     e.type, e.schema_version, e.data, e.metadata, now});
     }
