@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <shared_mutex>
 #include <string>
@@ -77,7 +78,7 @@ class memory_store final : public event_store {
   std::uint64_t position_of(const event_id& id, std::uint64_t hash) const;
 
   std::shared_mutex mutex_;
-  std::vector<recorded_event> log_;  // global position p is log_[p - 1]
+  std::deque<recorded_event> log_;  // global position p is log_[p - 1]; never relocated
   std::unordered_map<stream_id, std::vector<std::uint64_t>> streams_;  // version v: [v - 1]
   detail::id_index ids_;                                               // -> global position
   std::map<std::pair<stream_id, std::uint64_t>, snapshot> snapshots_;

@@ -133,7 +133,7 @@ class answer_base {
 
  protected:
   virtual ~answer_base() = default;
-  /// Calls the handler (off the strand) and deletes `*this`.
+  /// Deletes `*this` and calls the handler through its executor.
   virtual void complete(error e, dispatch_result out) = 0;
   [[nodiscard]] virtual std::type_index command_type() const = 0;
   [[nodiscard]] virtual const void* command_pointer() const = 0;
