@@ -4,3 +4,4 @@
 #include <factum/domain.hpp>
 #include <factum/runtime.hpp>
 #include <factum/store.hpp>
+#include <factum/subscribe.hpp>

@@ -4,3 +4,4 @@
 #include <factum/core/fwd.hpp>
 #include <factum/runtime/fwd.hpp>
 #include <factum/store/fwd.hpp>
+#include <factum/subscribe/fwd.hpp>

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <factum/core/result.hpp>
 #include <factum/domain/decision.hpp>
@@ -87,5 +88,11 @@ class consistency_gate {
   virtual ~consistency_gate() = default;
   virtual void wait(const dispatch_result& result, std::function<void(std::error_code)> done) = 0;
 };
+
+/// Called with the events a runtime appended, right after the append
+/// committed and before the caller's answer, on the thread that saw the
+/// commit. Several appends may call it at once and out of position order.
+/// The read side's router is one.
+using commit_listener = std::function<void(const std::vector<recorded_event>& events)>;
 
 }  // namespace factum

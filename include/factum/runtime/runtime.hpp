@@ -85,6 +85,9 @@ class runtime {
   void use(std::shared_ptr<middleware> m) { core_->use(std::move(m)); }
   /// Adds what strong consistency waits for (the read side does this).
   void add_consistency_gate(std::shared_ptr<consistency_gate> g) { core_->add_gate(std::move(g)); }
+  /// Adds a function told about every append this runtime makes (see
+  /// `commit_listener`); added before the first dispatch.
+  void add_commit_listener(commit_listener l) { core_->add_commit_listener(std::move(l)); }
 
   /// Runs `command` on the aggregate `A` with id `id`; see the class comment
   /// for the completion.

@@ -154,6 +154,16 @@ class core {
   [[nodiscard]] const std::vector<std::shared_ptr<consistency_gate>>& gates() const noexcept {
     return gates_;
   }
+  void add_commit_listener(commit_listener l) {
+    if (started_.load())
+      throw std::logic_error("factum: add commit listeners before the first dispatch");
+    listeners_.push_back(std::move(l));
+  }
+  /// Tells the listeners about events this runtime just appended.
+  void committed(const std::vector<recorded_event>& events) const {
+    for (const auto& l : listeners_)
+      l(events);
+  }
 
   // -- commands in flight, so stop() can wait for every answer --
   /// Counts a command in; false once stopped (the caller answers `errc::stopped`).
@@ -203,6 +213,7 @@ class core {
   }
   std::vector<std::shared_ptr<middleware>> middleware_;
   std::vector<std::shared_ptr<consistency_gate>> gates_;
+  std::vector<commit_listener> listeners_;
 
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};

@@ -128,6 +128,7 @@ class instance final : public instance_base {
       out.version = version_;
       out.streams.push_back({stream_, version_});
       out.events = recorded(request, *r);
+      core_.committed(out.events);
       return finish(op, {}, std::move(out));
     }
     if (r) {  // a replay: the command or its events were stored before

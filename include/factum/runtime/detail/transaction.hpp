@@ -195,6 +195,7 @@ class transaction : public answer_base, public commit_waiter {
         out.streams.push_back({streams_[i], v});
       }
       out.version = out.streams[0].version;
+      core_.committed(out.events);
       return advance(std::move(out));
     }
     if (r) {

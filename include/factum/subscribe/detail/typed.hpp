@@ -1,0 +1,209 @@
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include <factum/core/codec.hpp>
+#include <factum/subscribe/detail/engine.hpp>
+#include <factum/subscribe/subscriber.hpp>
+
+namespace factum::detail {
+
+/// Decodes `e` for a subscriber interested in `List` and calls `f(event)`
+/// with the C++ struct. A type it does not know (an unregistered name, a
+/// schema version without upcaster) is skipped with a log line; data that
+/// does not decode is a failure that no retry mends.
+template <class List, class F>
+result<void> with_decoded(read_core& rc, std::string_view subscriber, const recorded_event& e,
+                          F&& f) {
+  auto decoded = codec<typename List::variant>::decode(e);
+  if (!decoded) {
+    if (decoded.error() == errc::unknown_event_type) {
+      rc.log("factum: subscriber '" + std::string(subscriber) + "' skips " +
+             decoded.error().message() + ": no C++ type for it");
+      return {};
+    }
+    return std::move(decoded).error();
+  }
+  try {
+    return std::visit([&](const auto& event) { return f(event); }, *decoded);
+  } catch (const std::exception& x) {
+    return error{errc::domain_exception, "'" + std::string(subscriber) + "' threw on " + e.type +
+                                             " at global position " +
+                                             std::to_string(e.global_position) + ": " + x.what()};
+  } catch (...) {
+    return error{errc::domain_exception, "'" + std::string(subscriber) + "' threw on " + e.type +
+                                             " at global position " +
+                                             std::to_string(e.global_position)};
+  }
+}
+
+inline dead_letter letter_of(std::string_view subscriber, const recorded_event& e, const error& why,
+                             std::uint32_t attempts) {
+  dead_letter d;
+  d.subscriber = std::string(subscriber);
+  d.event = e;
+  d.error = why.message();
+  d.attempts = attempts;
+  d.failed_at = std::chrono::system_clock::now();
+  return d;
+}
+
+/// What `subscriptions` needs of a subscriber beyond the engine.
+class typed_subscriber : public subscriber_base {
+ public:
+  using subscriber_base::subscriber_base;
+  /// Handles one event again (a dead letter's retry), on the strand.
+  virtual result<void> handle_again(const recorded_event& e) = 0;
+  /// Clears its read model and starts over (projections only).
+  virtual result<void> rebuild() {
+    return error{errc::invalid_argument,
+                 "'" + name() + "' is not a projection: nothing to rebuild"};
+  }
+};
+
+/// An event handler's engine: side effects, its checkpoint in the store.
+template <event_handler H>
+class handler_subscriber final : public typed_subscriber {
+  using list = typename H::interested_in;
+
+ public:
+  handler_subscriber(read_core& rc, H h, subscription_options o)
+      : typed_subscriber(rc, std::string(H::name), list::names(), std::move(o)),
+        handler_(std::move(h)) {}
+
+  result<void> handle_again(const recorded_event& e) override { return call(e); }
+
+ protected:
+  result<std::optional<position>> load_checkpoint() override {
+    return rc_.store().load_checkpoint(name());
+  }
+  std::size_t handle(std::span<const recorded_event> events, error& failure) override {
+    std::size_t done = 0;
+    for (const auto& e : events) {
+      auto r = call(e);
+      if (!r) {
+        failure = std::move(r).error();
+        break;
+      }
+      ++done;
+    }
+    if (done != 0) save(events[done - 1].pos);
+    return done;
+  }
+  result<void> give_up(const recorded_event& e, const error& why, std::uint32_t attempts) override {
+    if (auto ok = rc_.store().add_dead_letter(letter_of(name(), e, why, attempts)); !ok)
+      return std::move(ok).error();
+    save(e.pos);
+    return {};
+  }
+
+ private:
+  result<void> call(const recorded_event& e) {
+    return with_decoded<list>(rc_, name(), e, [&](const auto& event) -> result<void> {
+      if constexpr (requires { handler_.handle(event, e); })
+        return as_result([&] { return handler_.handle(event, e); });
+      else
+        return as_result([&] { return handler_.handle(event); });
+    });
+  }
+  void save(const position& p) {
+    // Handled already: a failed checkpoint only means these events come
+    // again after a restart (delivery is at least once).
+    if (auto ok = rc_.store().save_checkpoint(name(), p); !ok)
+      rc_.log("factum: subscriber '" + name() +
+              "' cannot save its checkpoint: " + ok.error().message());
+  }
+
+  H handler_;
+};
+
+/// A projection's engine: each batch and the checkpoint commit together in
+/// the read model.
+template <class P, class M>
+class projection_subscriber final : public typed_subscriber {
+  using list = typename P::interested_in;
+  using writer = typename M::writer;
+
+ public:
+  projection_subscriber(read_core& rc, P p, std::shared_ptr<M> model, subscription_options o)
+      : typed_subscriber(rc, std::string(P::name), list::names(), std::move(o)),
+        projection_(std::move(p)),
+        model_(std::move(model)) {}
+
+  result<void> handle_again(const recorded_event& e) override {
+    // The checkpoint stays where the projection is (past this event).
+    return model_->commit(name(), cursor(), [&](writer& w) { return project(w, e); });
+  }
+
+  result<void> rebuild() override {
+    std::promise<result<void>> done;
+    asio::post(strand(), [&] {
+      auto r = model_->reset(name(), [&](writer& w) -> result<void> {
+        if constexpr (requires { projection_.reset(w); })
+          return as_result([&] { return projection_.reset(w); });
+        else if constexpr (requires { w.clear(); }) {
+          w.clear();
+          return {};
+        } else {
+          return error{errc::invalid_argument,
+                       "projection '" + name() + "' has no reset(writer&): it cannot be rebuilt"};
+        }
+      });
+      if (r) rewind(position{});
+      done.set_value(std::move(r));
+    });
+    return done.get_future().get();
+  }
+
+ protected:
+  result<std::optional<position>> load_checkpoint() override {
+    return model_->load_checkpoint(name());
+  }
+  std::size_t handle(std::span<const recorded_event> events, error& failure) override {
+    auto whole = model_->commit(name(), events.back().pos, [&](writer& w) -> result<void> {
+      for (const auto& e : events)
+        if (auto r = project(w, e); !r) return r;
+      return {};
+    });
+    if (whole) return events.size();
+    if (events.size() == 1) {
+      failure = std::move(whole).error();
+      return 0;
+    }
+    // Find the event that fails: one commit each, up to it.
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      auto one =
+          model_->commit(name(), events[i].pos, [&](writer& w) { return project(w, events[i]); });
+      if (!one) {
+        failure = std::move(one).error();
+        return i;
+      }
+    }
+    return events.size();
+  }
+  result<void> give_up(const recorded_event& e, const error& why, std::uint32_t attempts) override {
+    if (auto ok = rc_.store().add_dead_letter(letter_of(name(), e, why, attempts)); !ok)
+      return std::move(ok).error();
+    return model_->commit(name(), e.pos, [](writer&) -> result<void> { return {}; });
+  }
+
+ private:
+  result<void> project(writer& w, const recorded_event& e) {
+    return with_decoded<list>(rc_, name(), e, [&](const auto& event) -> result<void> {
+      if constexpr (requires { projection_.project(w, event, e); })
+        return as_result([&] { return projection_.project(w, event, e); });
+      else
+        return as_result([&] { return projection_.project(w, event); });
+    });
+  }
+
+  P projection_;
+  std::shared_ptr<M> model_;
+};
+
+}  // namespace factum::detail
