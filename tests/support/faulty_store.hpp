@@ -5,6 +5,7 @@
 // between the commit and the reply).
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include <factum/store/event_store.hpp>
 
@@ -21,6 +22,9 @@ class faulty_store final : public factum::event_store {
   }
   /// The next `n` appends are stored, then reported as failed.
   void lose_replies(int n) { fail_after_.store(n); }
+  /// Faults hit only appends whose first stream starts with `prefix`
+  /// (set it before arming the faults).
+  void only_streams(std::string prefix) { prefix_ = std::move(prefix); }
   [[nodiscard]] int appends() const { return appends_.load(); }
 
   factum::result<factum::position> head() override { return inner_->head(); }
@@ -51,9 +55,10 @@ class faulty_store final : public factum::event_store {
   factum::result<factum::append_result> do_append(std::span<const factum::stream_write> writes,
                                                   const factum::append_options& options) override {
     ++appends_;
-    if (take(fail_before_)) return factum::error{fail_code_, "injected before the write"};
+    const bool target = writes.empty() || writes[0].stream.view().starts_with(prefix_);
+    if (target && take(fail_before_)) return factum::error{fail_code_, "injected before the write"};
     auto r = inner_->append(writes, options);
-    if (r && take(fail_after_))
+    if (r && target && take(fail_after_))
       return factum::error{factum::errc::storage_io, "injected after the write"};
     return r;
   }
@@ -90,6 +95,7 @@ class faulty_store final : public factum::event_store {
   std::atomic<int> fail_before_{0};
   std::atomic<int> fail_after_{0};
   std::atomic<int> appends_{0};
+  std::string prefix_;
   factum::errc fail_code_ = factum::errc::storage_io;
 };
 

@@ -33,6 +33,26 @@ class uuid {
   [[nodiscard]] static uuid v7();
   /// A new random UUIDv4.
   [[nodiscard]] static uuid v4();
+  /// The same UUID for the same name, on every machine and in every run (a
+  /// version 8 UUID from two 64-bit FNV-1a hashes of `name`). For ids that
+  /// must come out equal when work is redone, so the store's idempotency
+  /// recognises it: `uuid::named("transfers/" + event.id.to_string())`.
+  [[nodiscard]] static constexpr uuid named(std::string_view name) noexcept {
+    std::uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+    for (const char c : name) {
+      a = (a ^ static_cast<std::uint8_t>(c)) * 0x100000001b3ULL;
+      b = (b ^ static_cast<std::uint8_t>(c)) * 0x100000001b3ULL;
+      b ^= b >> 29;
+    }
+    bytes_type out{};
+    for (int i = 0; i < 8; ++i) {
+      out[i] = static_cast<std::uint8_t>(a >> (56 - 8 * i));
+      out[8 + i] = static_cast<std::uint8_t>(b >> (56 - 8 * i));
+    }
+    out[6] = static_cast<std::uint8_t>((out[6] & 0x0f) | 0x80);  // version 8
+    out[8] = static_cast<std::uint8_t>((out[8] & 0x3f) | 0x80);  // RFC 9562 variant
+    return uuid{out};
+  }
   /// Parses the canonical 36-character form (either case); nullopt if malformed.
   [[nodiscard]] static std::optional<uuid> parse(std::string_view text) noexcept;
 

@@ -13,7 +13,9 @@
 
 #include <factum/runtime/runtime.hpp>
 #include <factum/subscribe/detail/engine.hpp>
+#include <factum/subscribe/detail/process.hpp>
 #include <factum/subscribe/detail/typed.hpp>
+#include <factum/subscribe/process_manager.hpp>
 #include <factum/subscribe/subscriber.hpp>
 
 namespace factum {
@@ -74,7 +76,8 @@ class subscription {
 class subscriptions {
  public:
   explicit subscriptions(runtime& rt, subscriptions_options options = {})
-      : core_(std::make_unique<detail::read_core>(rt.shared_store(), rt.get_executor(),
+      : rt_(rt),
+        core_(std::make_unique<detail::read_core>(rt.shared_store(), rt.get_executor(),
                                                   std::move(options.log))),
         router_(std::make_shared<detail::router>(*core_, options.poll_interval)),
         gate_(std::make_shared<gate>(*this)) {
@@ -119,6 +122,17 @@ class subscriptions {
     static_assert(check_projection<P, M>());
     return attach(std::make_shared<detail::projection_subscriber<P, M>>(
         *core_, std::move(projection), std::move(model), std::move(options)));
+  }
+
+  /// Subscribes a process manager (see `factum::process_manager`); it
+  /// sends its commands through the runtime and arms its stored deadlines.
+  template <class P>
+  subscription add_process(P manager, subscription_options options = {}) {
+    static_assert(check_process_manager<P>());
+    auto s = std::make_shared<detail::process_subscriber<P>>(*core_, rt_, std::move(manager),
+                                                             std::move(options));
+    s->arm_deadlines();
+    return attach(std::move(s));
   }
 
   /// Dead letters, of one subscriber or all.
@@ -218,6 +232,7 @@ class subscriptions {
       by_name_.erase(it);
   }
 
+  runtime& rt_;
   std::unique_ptr<detail::read_core> core_;
   std::shared_ptr<detail::router> router_;
   std::shared_ptr<gate> gate_;

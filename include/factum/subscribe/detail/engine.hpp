@@ -47,6 +47,9 @@ class read_core {
   [[nodiscard]] event_store& store() noexcept { return *store_; }
   [[nodiscard]] pool_executor pool() const noexcept { return pool_; }
   [[nodiscard]] asio::io_context::executor_type timers() noexcept { return timers_.get_executor(); }
+  /// A thread for subscribers that wait for commands (process managers),
+  /// so they never hold a pool thread the commands need.
+  [[nodiscard]] pool_executor blocking() noexcept { return blocking_.get_executor(); }
   void log(std::string_view message) const {
     if (log_) log_(message);
   }
@@ -54,12 +57,14 @@ class read_core {
     work_.reset();
     timers_.stop();
     if (thread_.joinable()) thread_.join();
+    blocking_.join();
   }
 
  private:
   std::shared_ptr<event_store> store_;
   pool_executor pool_;
   std::function<void(std::string_view)> log_;
+  asio::thread_pool blocking_{1};
   asio::io_context timers_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
@@ -85,12 +90,12 @@ struct strong_waiter {
 class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
  public:
   subscriber_base(read_core& rc, std::string name, std::vector<std::string> types,
-                  subscription_options options)
+                  subscription_options options, std::optional<pool_executor> executor = {})
       : rc_(rc),
         name_(std::move(name)),
         types_(std::move(types)),
         options_(std::move(options)),
-        strand_(asio::make_strand(rc.pool())),
+        strand_(asio::make_strand(executor.value_or(rc.pool()))),
         timer_(rc.timers()) {
     options_.batch_size = std::max<std::size_t>(1, options_.batch_size);
     options_.queue_capacity = std::max<std::size_t>(1, options_.queue_capacity);

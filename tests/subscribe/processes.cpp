@@ -1,0 +1,195 @@
+// Process managers: a transfer saga that sends commands, compensates a
+// failed credit with a refund, ends, survives a lost step record without
+// sending twice, and gets its deadline back after a restart.
+#include <memory>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "../support/faulty_store.hpp"
+#include "helpers.hpp"
+
+using namespace factum_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct transfer_requested {
+  std::string id, from, to;
+  std::int64_t amount = 0;
+};
+FACTUM_EVENT(transfer_requested, "TransferRequested", 1, id, from, to, amount)
+
+struct transfer_closed {
+  std::string id;
+};
+FACTUM_EVENT(transfer_closed, "TransferClosed", 1, id)
+
+using transfer_codec = factum::codec<std::variant<transfer_requested, transfer_closed>>;
+
+/// Debits, credits, refunds when the credit fails; closes after a deadline.
+struct transfers {
+  static constexpr std::string_view name = "transfers";
+  using interested_in = factum::events<transfer_requested, transfer_closed>;
+  struct state {
+    std::string from;
+    std::int64_t amount = 0;
+    bool closed = false;
+  };
+  using command = std::variant<factum::send<account>>;
+  std::chrono::milliseconds close_after{10};
+  std::shared_ptr<std::atomic<int>> compensations = std::make_shared<std::atomic<int>>(0);
+
+  factum::correlation correlate(const transfer_requested& e) const {
+    return factum::correlation::start(e.id);
+  }
+  factum::correlation correlate(const transfer_closed& e) const {
+    return factum::correlation::stop(e.id);
+  }
+  void apply(state& s, const transfer_requested& e) const {
+    s.from = e.from;
+    s.amount = e.amount;
+  }
+  void apply(state& s, const transfer_closed&) const { s.closed = true; }
+
+  factum::reaction<command> handle(const state&, const transfer_requested& e) const {
+    return {{factum::send<account>{e.from, withdraw_money{e.amount}},
+             factum::send<account>{e.to, deposit_money{e.amount}}},
+            {factum::deadline::in(close_after, transfer_closed{e.id})}};
+  }
+  factum::reaction<command> handle(const state&, const transfer_closed&) const { return {}; }
+
+  std::vector<command> compensate(const state& s, const command& failed,
+                                  const factum::error&) const {
+    const auto& sent = std::get<factum::send<account>>(failed);
+    if (!std::holds_alternative<deposit_money>(sent.command))
+      return {};  // the debit: nothing to undo
+    compensations->fetch_add(1);
+    return {factum::send<account>{s.from, deposit_money{s.amount}}};  // refund
+  }
+};
+
+void request(factum::event_store& store, const transfer_requested& t) {
+  REQUIRE(store.append(factum::stream_id{"transfer-" + t.id}, factum::expected_version::no_stream(),
+                       {transfer_codec::encode(t)}));
+}
+
+/// Waits until `check()` holds, up to `limit`.
+template <class F>
+bool eventually(F check, std::chrono::milliseconds limit = 5s) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!check()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a process manager sends its commands and ends after its deadline") {
+  auto store = std::make_shared<factum::memory_store>();
+  factum::runtime rt{store, threads(2)};
+  factum::subscriptions subs{rt, quiet(5ms)};
+  auto sub = subs.add_process(transfers{});
+  REQUIRE(!run(rt, "a", open_account{"ann"}).ec);
+  REQUIRE(!run(rt, "b", open_account{"bob"}).ec);
+  REQUIRE(!run(rt, "a", deposit_money{100}).ec);
+  request(*store, {"t1", "a", "b", 30});
+  REQUIRE(eventually([&] { return balance(rt, "b") == 30; }));
+  CHECK(balance(rt, "a") == 70);
+  // The deadline's event arrives, the process ends: its stream is closed.
+  REQUIRE(eventually([&] {
+    auto s = store->read_stream(factum::stream_id{"process-transfers-t1"}).value();
+    return !s.empty() && s.back().type == "factum.ProcessEnded";
+  }));
+  // A late event for the finished process changes nothing.
+  request(*store, {"t1-again", "a", "b", 1});
+  REQUIRE(eventually([&] { return balance(rt, "b") == 31; }));
+}
+
+TEST_CASE("a failed credit is compensated with a refund") {
+  auto store = std::make_shared<factum::memory_store>();
+  factum::runtime rt{store, threads(2)};
+  factum::subscriptions subs{rt, quiet(5ms)};
+  transfers t;
+  auto sub = subs.add_process(t);
+  REQUIRE(!run(rt, "a", open_account{"ann"}).ec);
+  REQUIRE(!run(rt, "a", deposit_money{100}).ec);
+  request(*store, {"t2", "a", "nobody", 40});  // the credit is rejected: not open
+  REQUIRE(eventually([&] { return *t.compensations == 1; }));
+  REQUIRE(eventually(
+      [&] { return store->stream_version(factum::stream_id{"account-a"}).value() == 4; }));
+  CHECK(balance(rt, "a") == 100);  // debited 40, refunded 40
+  CHECK(subs.dead_letters().value().empty());
+}
+
+TEST_CASE("a debit that is refused sends nothing after it and needs no compensation") {
+  auto store = std::make_shared<factum::memory_store>();
+  factum::runtime rt{store, threads(2)};
+  factum::subscriptions subs{rt, quiet(5ms)};
+  transfers t;
+  auto sub = subs.add_process(t);
+  REQUIRE(!run(rt, "a", open_account{"ann"}).ec);
+  REQUIRE(!run(rt, "b", open_account{"bob"}).ec);
+  request(*store, {"t3", "a", "b", 40});  // a has nothing
+  REQUIRE(eventually([&] {
+    return !store->read_stream(factum::stream_id{"process-transfers-t3"}).value().empty();
+  }));
+  CHECK(balance(rt, "a") == 0);
+  CHECK(balance(rt, "b") == 0);
+  CHECK(*t.compensations == 0);
+}
+
+TEST_CASE("a step whose record failed is redone without sending its commands twice") {
+  auto inner = std::make_shared<factum::memory_store>();
+  auto faulty = std::make_shared<faulty_store>(inner);
+  factum::runtime rt{faulty, threads(2)};
+  factum::subscriptions subs{rt, quiet(5ms)};
+  transfers t;
+  t.close_after = 1h;
+  auto sub = subs.add_process(t, quick(5));
+  REQUIRE(!run(rt, "a", open_account{"ann"}).ec);
+  REQUIRE(!run(rt, "b", open_account{"bob"}).ec);
+  REQUIRE(!run(rt, "a", deposit_money{100}).ec);
+  faulty->only_streams("process-");
+  faulty->lose_replies(1);  // the step is stored, the reply lost: as a crash right after
+  faulty->fail_appends(1);  // and first the record fails outright once
+  request(*inner, {"t4", "a", "b", 25});
+  REQUIRE(eventually([&] {
+    return !inner->read_stream(factum::stream_id{"process-transfers-t4"}).value().empty();
+  }));
+  REQUIRE(sub.wait_until(head(rt)));
+  CHECK(balance(rt, "a") == 75);
+  CHECK(balance(rt, "b") == 25);
+  CHECK(inner->read_stream(factum::stream_id{"process-transfers-t4"}).value().size() == 1);
+}
+
+TEST_CASE("a process manager resumes after a restart: no step twice, its deadline still comes") {
+  auto store = std::make_shared<factum::memory_store>();
+  {
+    factum::runtime rt{store, threads(2)};
+    factum::subscriptions subs{rt, quiet(5ms)};
+    transfers t;
+    t.close_after = 150ms;
+    auto sub = subs.add_process(t);
+    REQUIRE(!run(rt, "a", open_account{"ann"}).ec);
+    REQUIRE(!run(rt, "b", open_account{"bob"}).ec);
+    REQUIRE(!run(rt, "a", deposit_money{100}).ec);
+    request(*store, {"t5", "a", "b", 10});
+    REQUIRE(eventually([&] { return balance(rt, "b") == 10; }));
+    REQUIRE(sub.wait_until(head(rt)));
+  }  // stopped before the deadline
+  // The checkpoint is lost too: everything is delivered again.
+  REQUIRE(store->save_checkpoint("transfers", factum::position{}));
+  factum::runtime rt{store, threads(2)};
+  factum::subscriptions subs{rt, quiet(5ms)};
+  auto sub = subs.add_process(transfers{});
+  REQUIRE(eventually([&] {
+    auto s = store->read_stream(factum::stream_id{"process-transfers-t5"}).value();
+    return !s.empty() && s.back().type == "factum.ProcessEnded";
+  }));
+  CHECK(balance(rt, "a") == 90);
+  CHECK(balance(rt, "b") == 10);
+  CHECK(store->read_stream(factum::stream_id{"timeouts-transfers"}).value().size() == 1);
+}
