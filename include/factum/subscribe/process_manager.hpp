@@ -34,7 +34,8 @@ class correlation {
   [[nodiscard]] static correlation start(std::string id) { return {kind::start, std::move(id)}; }
   /// Continues process `id`; ignored when there is no such process.
   [[nodiscard]] static correlation next(std::string id) { return {kind::next, std::move(id)}; }
-  /// Handles the event in process `id`, then ends the process.
+  /// Handles the event in process `id` (starting it when new), then ends
+  /// the process: later events for it are ignored.
   [[nodiscard]] static correlation stop(std::string id) { return {kind::stop, std::move(id)}; }
   /// Not for any process.
   [[nodiscard]] static correlation ignore() { return {kind::ignore, {}}; }

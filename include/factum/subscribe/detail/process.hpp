@@ -107,7 +107,7 @@ class process_subscriber final : public typed_subscriber {
       auto process = load(stream, e.id);
       if (!process) return std::move(process).error();
       if (process->seen || process->ended) return {};  // handled before / finished
-      if (process->version == 0 && c.what() != correlation::kind::start) return {};
+      if (process->version == 0 && c.what() == correlation::kind::next) return {};  // no such process
       reaction<command> r = manager_.handle(std::as_const(process->s), event);
       state next = process->s;
       manager_.apply(next, event);
