@@ -53,7 +53,8 @@ error statement_error(int rc, sqlite3* db, std::string_view statement) {
   switch (rc & 0xFF) {
     case SQLITE_AUTH:
       return error{errc::invalid_argument,
-                   "a read model statement may not begin, commit or roll back a transaction: " +
+                   "a read model statement may not begin, commit or roll back a transaction, nor "
+                   "set query_only, locking_mode or journal_mode: " +
                        quoted(statement)};
     case SQLITE_ERROR:
     case SQLITE_CONSTRAINT:
@@ -124,13 +125,21 @@ struct sql_session {
   bool reader = false;     // transaction control is always refused
   std::int64_t changes = 0;
 
-  /// Refuses BEGIN / COMMIT / ROLLBACK (and, on readers, savepoints and
-  /// ATTACH) when they are not the read model's own.
-  static int authorize(void* self, int action, const char*, const char*, const char*, const char*) {
+  /// Refuses BEGIN / COMMIT / ROLLBACK when they are not the read model's
+  /// own, and what would change the connection past the transaction: setting
+  /// `query_only`, `locking_mode` or `journal_mode` from user code, and
+  /// savepoints and ATTACH on readers, which are pooled.
+  static int authorize(void* self, int action, const char* arg1, const char* arg2, const char*,
+                       const char*) {
     const auto& s = *static_cast<const sql_session*>(self);
     switch (action) {
       case SQLITE_TRANSACTION:
         return s.user_code || s.reader ? SQLITE_DENY : SQLITE_OK;
+      case SQLITE_PRAGMA:
+        if ((s.user_code || s.reader) && arg1 && arg2)
+          for (const char* name : {"query_only", "locking_mode", "journal_mode"})
+            if (sqlite3_stricmp(arg1, name) == 0) return SQLITE_DENY;
+        return SQLITE_OK;
       case SQLITE_SAVEPOINT:
       case SQLITE_ATTACH:
       case SQLITE_DETACH:
@@ -415,9 +424,7 @@ struct sqlite_read_model::impl {
       owner_guard(const owner_guard&) = delete;
       owner_guard& operator=(const owner_guard&) = delete;
     } owned{write_owner};
-    if (read_only)
-      return error{errc::storage_read_only,
-                   std::string(doing) + ": '" + file.string() + "' is open read-only"};
+    // A read-only connection fails BEGIN IMMEDIATE with SQLITE_READONLY.
     const std::string context = std::string(doing) + " in '" + file.string() + "'";
     if (auto r = writer.conn.exec(sql_begin, context); !r) return r;
 
