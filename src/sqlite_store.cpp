@@ -255,12 +255,10 @@ struct sqlite_store::impl {
   }
 
   result<void> configure(session& s, bool is_writer) {
-    sqlite3_busy_timeout(s.conn.get(), static_cast<int>(options.busy_timeout.count()));
     // The first read of the header tells a non-database file at once.
-    if (auto r = s.conn.exec("PRAGMA schema_version", "reading '" + file.string() + "'"); !r)
-      return r;
+    if (auto r = s.conn.check(options.busy_timeout, file.string()); !r) return r;
     if (!is_writer) return {};
-    if (sqlite3_db_readonly(s.conn.get(), "main") == 1) read_only = true;
+    if (s.conn.read_only()) read_only = true;
     if (read_only) return {};
     static constexpr const char* sync_names[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
     std::string pragmas =

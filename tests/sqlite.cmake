@@ -5,6 +5,7 @@ target_link_libraries(factum_sqlite_writer PRIVATE factum::sqlite)
 add_executable(factum_sqlite_tests
   sqlite/conformance.cpp
   sqlite/faults.cpp
+  sqlite/read_model.cpp
   sqlite/runtime.cpp)
 target_link_libraries(factum_sqlite_tests PRIVATE factum::sqlite SQLite::SQLite3 factum_test_main)
 target_compile_definitions(factum_sqlite_tests PRIVATE

@@ -1,6 +1,7 @@
 #pragma once
 
 // Thin RAII wrappers over the sqlite3 C API, private to the SQLite backend.
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -47,9 +48,13 @@ inline error to_error(int rc, sqlite3* db, std::string_view doing) {
 class statement {
  public:
   statement() = default;
-  statement(sqlite3* db, std::string_view sql) : db_(db) {
+  /// Prepares the first statement of `sql`; `used`, when given, is set to
+  /// how many bytes of `sql` it took (the rest may hold more statements).
+  statement(sqlite3* db, std::string_view sql, std::size_t* used = nullptr) : db_(db) {
+    const char* tail = nullptr;
     rc_ = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                             SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+                             SQLITE_PREPARE_PERSISTENT, &stmt_, &tail);
+    if (used) *used = tail ? static_cast<std::size_t>(tail - sql.data()) : sql.size();
   }
   statement(statement&& o) noexcept
       : db_(std::exchange(o.db_, nullptr)), stmt_(std::exchange(o.stmt_, nullptr)), rc_(o.rc_) {}
@@ -145,6 +150,17 @@ class connection {
     sqlite3_extended_result_codes(db_, 1);
     return {};
   }
+
+  /// Waits up to `busy_timeout` for other connections' locks, then reads the
+  /// header, so a file that is not a database fails here (`storage_corrupt`).
+  result<void> check(std::chrono::milliseconds busy_timeout, const std::string& file) {
+    sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));
+    return exec("PRAGMA schema_version", "reading '" + file + "'");
+  }
+
+  /// True when SQLite opened the main database read-only (asked, or the file
+  /// or its folder cannot be written).
+  [[nodiscard]] bool read_only() const noexcept { return sqlite3_db_readonly(db_, "main") == 1; }
 
   void close() {
     if (db_) sqlite3_close_v2(std::exchange(db_, nullptr));

@@ -69,7 +69,8 @@ if(MODE STREQUAL "find_package")
     "${cmake_dir}/factum-targets.cmake"
     "${staging}/${INSTALL_DOCDIR}/LICENSE")
   if(WITH_SQLITE)
-    list(APPEND expected "${staging}/${INSTALL_INCLUDEDIR}/factum/store/sqlite_store.hpp")
+    list(APPEND expected "${staging}/${INSTALL_INCLUDEDIR}/factum/store/sqlite_store.hpp"
+                         "${staging}/${INSTALL_INCLUDEDIR}/factum/store/sqlite_read_model.hpp")
   endif()
   foreach(f IN LISTS expected)
     if(NOT EXISTS "${f}")

@@ -13,4 +13,8 @@ class memory_store;
 class sqlite_store;
 struct sqlite_options;
 enum class sqlite_sync;
+class sqlite_read_model;
+struct sqlite_read_model_options;
+class sql;
+class sql_row;
 }  // namespace factum
