@@ -107,6 +107,45 @@ struct account {
 
 static_assert(factum::aggregate<account>);
 
+// A transfer between two accounts: requesting it is a fact of its own
+// stream ("transfer-<id>"); the transfer process manager (bank_read_side.hpp)
+// then debits and credits the accounts, and refunds when the credit fails.
+
+struct transfer_requested {
+  std::string from;
+  std::string to;
+  std::int64_t amount = 0;
+};
+FACTUM_EVENT(transfer_requested, "TransferRequested", 1, from, to, amount)
+
+struct request_transfer {
+  std::string from;
+  std::string to;
+  std::int64_t amount = 0;
+};
+
+/// A transfer request: made once, between two different accounts.
+struct transfer {
+  static constexpr std::string_view category = "transfer";
+  using event = std::variant<transfer_requested>;
+  using command = std::variant<request_transfer>;
+  struct state {
+    bool requested = false;
+  };
+
+  static factum::decision<event> execute(const state& s, const command& c) {
+    const auto& r = std::get<request_transfer>(c);
+    if (s.requested) return factum::reject("already_requested", "this transfer exists already");
+    if (r.amount <= 0) return factum::reject("invalid_amount", "a transfer must be positive");
+    if (r.from.empty() || r.to.empty() || r.from == r.to)
+      return factum::reject("invalid_accounts", "a transfer needs two different accounts");
+    return transfer_requested{r.from, r.to, r.amount};
+  }
+  static void apply(state& s, const event&) { s.requested = true; }
+};
+
+static_assert(factum::aggregate<transfer>);
+
 using event = account::event;
 using state = account::state;
 /// Maps the events to stored ones and back, by the names registered above.

@@ -38,3 +38,15 @@ TEST_CASE("bank: withdrawals never exceed the balance", "[example][bank]") {
   given<account>({account_opened{"Ann"}}).when(withdraw{-5}).then_reject("invalid_amount");
   given<account>().when(withdraw{1}).then_reject("account_not_open");
 }
+
+TEST_CASE("bank: a transfer is requested once, between two accounts, for a positive amount",
+          "[example][bank]") {
+  given<transfer>()
+      .when(request_transfer{"acc-1", "acc-2", 25})
+      .then_expect({transfer_requested{"acc-1", "acc-2", 25}});
+  given<transfer>({transfer_requested{"acc-1", "acc-2", 25}})
+      .when(request_transfer{"acc-1", "acc-2", 25})
+      .then_reject("already_requested");
+  given<transfer>().when(request_transfer{"acc-1", "acc-1", 5}).then_reject("invalid_accounts");
+  given<transfer>().when(request_transfer{"acc-1", "acc-2", 0}).then_reject("invalid_amount");
+}

@@ -1,6 +1,7 @@
 # Test of the bank example, run by ctest as `cmake -P`:
 #   -DBANK=<the bank executable> -DWORK_DIR=<a scratch folder>
-# Two runs on one file: the second continues from what the first stored.
+# Two runs on one file: the second continues from what the first stored
+# (transfers included: the read side carries them out in each run).
 # Then the default file (bank.db in the working directory), and an error.
 foreach(var BANK WORK_DIR)
   if(NOT DEFINED ${var})
@@ -40,23 +41,26 @@ endfunction()
 
 set(db "${WORK_DIR}/bank.db")
 run_bank("${WORK_DIR}" 0 ARGS --db "${db}"
-  EXPECT "acc-1: new" "first run on this file" "balance of acc-1 \\(Ann\\): 70\n"
-         "history of account-acc-1 \\(3 events\\)"
+  EXPECT "acc-1: new" "first run on this file" "balance of acc-1 \\(Ann\\): 45\n"
+         "history of account-acc-1 \\(6 events\\)"
+         "accounts \\(the account-summary projection\\):\n  acc-1  Ann  45\n  acc-2  Bob  25\n"
+         "notices sent this run: 3\n"
          "\n +1 +1  AccountOpened +{\"owner\":\"Ann\"}\n"
          "\n +3 +3  MoneyWithdrawn +{\"amount\":30}\n")
 printed_balance(first_balance)
 run_bank("${WORK_DIR}" 0 ARGS --db "${db}"
-  EXPECT "acc-1: loaded, stream version 3, balance 70"
-         "continuing from the previous runs: 3 events already stored, balance 70\n"
-         "balance of acc-1 \\(Ann\\): 140\n"
-         "history of account-acc-1 \\(5 events\\)" "\n +5 +5  MoneyWithdrawn +{\"amount\":30}\n")
+  EXPECT "acc-1: loaded, stream version 6, balance 45"
+         "continuing from the previous runs: 6 events already stored, balance 45\n"
+         "balance of acc-1 \\(Ann\\): 90\n"
+         "accounts \\(the account-summary projection\\):\n  acc-1  Ann  90\n  acc-2  Bob  50\n"
+         "history of account-acc-1 \\(11 events\\)" "\n +8 +[0-9]+  MoneyWithdrawn +{\"amount\":30}\n")
 printed_balance(second_balance)
 if(NOT second_balance GREATER first_balance)
   message(FATAL_ERROR "the second run's balance ${second_balance} is not above the first's ${first_balance}")
 endif()
 
 # No --db: bank.db in the working directory.
-run_bank("${WORK_DIR}/default" 0 EXPECT "store: bank.db\n" "balance of acc-1 \\(Ann\\): 70\n")
+run_bank("${WORK_DIR}/default" 0 EXPECT "store: bank.db\n" "balance of acc-1 \\(Ann\\): 45\n")
 if(NOT EXISTS "${WORK_DIR}/default/bank.db")
   message(FATAL_ERROR "bank without --db did not create bank.db in its working directory")
 endif()

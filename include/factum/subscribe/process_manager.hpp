@@ -82,9 +82,16 @@ struct reaction {
 namespace detail {
 
 template <class P, class E>
-concept manages_one = requires(P& p, const E& e, typename P::state& s,
-                               const typename P::state& cs) {
+concept correlates = requires(P& p, const E& e) {
   { p.correlate(e) } -> std::same_as<correlation>;
+}
+|| requires(P& p, const E& e, const recorded_event& r) {
+  { p.correlate(e, r) } -> std::same_as<correlation>;
+};
+
+template <class P, class E>
+concept manages_one = correlates<P, E> &&
+    requires(P& p, const E& e, typename P::state& s, const typename P::state& cs) {
   p.apply(s, e);
   { p.handle(cs, e) } -> std::convertible_to<reaction<typename P::command>>;
 };
@@ -97,7 +104,8 @@ struct manages_all<P, events<Es...>> : std::bool_constant<(manages_one<P, Es> &&
 
 /// A process manager (saga): a name, `interested_in`, a `state`, a
 /// `command` variant of `factum::send<A>`, and for each event type E:
-/// `correlate(const E&) -> correlation`, `apply(state&, const E&)` and
+/// `correlate(const E&[, const recorded_event&]) -> correlation` (the
+/// second form sees the stream and metadata), `apply(state&, const E&)` and
 /// `handle(const state&, const E&) -> reaction<command>`. Optionally
 /// `compensate(const state&, const command& failed, const factum::error&)
 /// -> std::vector<command>`, called when a command it sent fails.
@@ -125,7 +133,8 @@ consteval bool check_process_manager() {
                 })
     static_assert(detail::manages_all<P, typename P::interested_in>::value,
                   "factum process manager: needs, for every E in interested_in, `correlation "
-                  "correlate(const E&)`, `void apply(state&, const E&)` and `reaction<command> "
+                  "correlate(const E&[, const factum::recorded_event&])`, `void apply(state&, "
+                  "const E&)` and `reaction<command> "
                   "handle(const state&, const E&)`");
   return true;
 }

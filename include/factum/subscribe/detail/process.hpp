@@ -97,7 +97,12 @@ class process_subscriber final : public typed_subscriber {
 
   result<void> step(const recorded_event& e) {
     return with_decoded<list>(rc_, name(), e, [&](const auto& event) -> result<void> {
-      const correlation c = manager_.correlate(event);
+      const correlation c = [&] {
+        if constexpr (requires { manager_.correlate(event, e); })
+          return manager_.correlate(event, e);
+        else
+          return manager_.correlate(event);
+      }();
       if (c.what() == correlation::kind::ignore) return {};
       if (c.id().empty())
         return error{errc::invalid_argument,
@@ -107,7 +112,8 @@ class process_subscriber final : public typed_subscriber {
       auto process = load(stream, e.id);
       if (!process) return std::move(process).error();
       if (process->seen || process->ended) return {};  // handled before / finished
-      if (process->version == 0 && c.what() == correlation::kind::next) return {};  // no such process
+      if (process->version == 0 && c.what() == correlation::kind::next)
+        return {};  // no such process
       reaction<command> r = manager_.handle(std::as_const(process->s), event);
       state next = process->s;
       manager_.apply(next, event);
