@@ -150,5 +150,6 @@ using event = account::event;
 using state = account::state;
 /// Maps the events to stored ones and back, by the names registered above.
 using codec = factum::codec<event>;
+using codec_of_transfer = factum::codec<transfer::event>;
 
 }  // namespace bank

@@ -1,0 +1,118 @@
+// The read side on SQLite across crashes: a node (a child process) runs
+// the bank's account-summary projection and transfer process manager while
+// requesting transfers, and is killed with SIGKILL in the middle, several
+// times. A last run on the same file must end in the same state as a run
+// with no crash: the projection counted every event once, every transfer
+// was carried out once.
+#include <csignal>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include <factum/runtime.hpp>
+#include <factum/store/sqlite_read_model.hpp>
+#include <factum/store/sqlite_store.hpp>
+#include <factum/subscribe.hpp>
+
+#include "../../examples/bank/bank_read_side.hpp"
+#include "../support/process.hpp"
+#include "../support/temp_dir.hpp"
+
+using namespace factum_test;
+
+namespace {
+
+constexpr std::int64_t initial = 1'000'000;
+
+bool settle(factum::runtime& rt, const std::vector<factum::subscription>& subs) {
+  for (int round = 0; round < 600; ++round) {
+    const auto head = rt.store().head().value();
+    bool caught_up = true;
+    for (const auto& s : subs)
+      caught_up = s.wait_until(head, std::chrono::milliseconds{100}) && caught_up;
+    if (caught_up && rt.store().head().value() == head) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite: a projection and a process manager killed mid-stream end as if never killed",
+          "[sqlite][read_side]") {
+  temp_dir dir;
+  const auto file = dir / "bank.db";
+  {
+    factum::runtime rt{factum::sqlite_store{file}};
+    for (int a = 0; a < 4; ++a) {
+      const std::string id = "acc-" + std::to_string(a);
+      REQUIRE(rt.dispatch<bank::account>(id, bank::open_account{"owner"}, boost::asio::use_future)
+                  .get()
+                  .version == 1);
+      REQUIRE(rt.dispatch<bank::account>(id, bank::deposit{initial}, boost::asio::use_future)
+                  .get()
+                  .version == 2);
+    }
+  }
+  std::mt19937 rng(std::random_device{}());
+  std::size_t requested = 0;
+  for (int round = 0; round < 3; ++round) {
+    child_process node({FACTUM_TEST_BANK_NODE, file.string(), std::to_string(round + 1)});
+    REQUIRE(node.started());
+    std::vector<std::string> lines;
+    node.read_lines(
+        lines, std::chrono::steady_clock::now() + std::chrono::milliseconds(300 + rng() % 400));
+    node.kill_hard();
+    node.read_to_end(lines);
+    CHECK(node.wait() == -SIGKILL);
+    for (const auto& l : lines) {
+      INFO(l);
+      CHECK(l.rfind("requested ", 0) == 0);
+      ++requested;
+    }
+  }
+  CHECK(requested > 3);
+
+  // The last run: no new requests, the read side finishes what is left.
+  factum::runtime rt{factum::sqlite_store{file}};
+  auto accounts = std::make_shared<factum::sqlite_read_model>(file);
+  factum::subscriptions_options quiet;
+  quiet.log = {};
+  factum::subscriptions subs{rt, quiet};
+  std::vector<factum::subscription> read_side{subs.add(bank::account_summary{}, accounts),
+                                              subs.add_process(bank::transfers{})};
+  REQUIRE(settle(rt, read_side));
+
+  // Expected balances, from the requested transfers alone (all have funds).
+  std::map<std::string, std::int64_t> expected;
+  for (int a = 0; a < 4; ++a)
+    expected["acc-" + std::to_string(a)] = initial;
+  std::size_t transfers = 0;
+  for (const auto& e : rt.store().read_all().value()) {
+    if (e.type != "TransferRequested") continue;
+    const auto t = bank::codec_of_transfer::decode(e).value();
+    const auto& r = std::get<bank::transfer_requested>(t);
+    expected[r.from] -= r.amount;
+    expected[r.to] += r.amount;
+    ++transfers;
+    // Each process ran once and ended.
+    auto steps = rt.store().read_stream(factum::stream_id{"process-transfers-" + e.stream.str()});
+    REQUIRE(steps);
+    REQUIRE(steps->size() == 2);
+    CHECK(steps->back().type == "factum.ProcessEnded");
+  }
+  CHECK(transfers >= requested);  // a request may be stored without its ack printed
+  std::map<std::string, std::int64_t> projected;
+  REQUIRE(accounts->query("SELECT id, balance FROM accounts", [&](const factum::sql_row& r) {
+    projected[std::string(r.text(0))] = r.int64(1);
+  }));
+  for (const auto& [id, balance] : expected) {
+    INFO(id);
+    CHECK(rt.state_of<bank::account>(id).value().state.balance == balance);
+    CHECK(projected[id] == balance);
+  }
+  CHECK(subs.dead_letters().value().empty());
+}
