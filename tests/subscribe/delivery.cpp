@@ -232,3 +232,41 @@ TEST_CASE("unsubscribing while events flow stops delivery and keeps the checkpoi
   if (!before.empty() && !after.empty()) CHECK(after.front() > before.back());
   CHECK(before.size() + after.size() == store->read_all().value().size());
 }
+
+namespace {
+/// Untyped: stored events by type name, no C++ event types.
+struct audit_log {
+  static constexpr std::string_view name = "audit";
+  static constexpr std::array<std::string_view, 0> interested_in{};  // every type
+  std::shared_ptr<std::vector<std::string>> types = std::make_shared<std::vector<std::string>>();
+  void handle(const factum::recorded_event& e) { types->push_back(e.type); }
+};
+struct deposits_only {
+  static constexpr std::string_view name = "deposits-only";
+  static constexpr std::array<std::string_view, 1> interested_in{"MoneyDeposited"};
+  std::shared_ptr<std::vector<std::string>> data = std::make_shared<std::vector<std::string>>();
+  factum::result<void> handle(const factum::recorded_event& e) {
+    data->push_back(e.data);
+    return {};
+  }
+};
+}  // namespace
+
+TEST_CASE("untyped handlers get stored events by type name, or all of them") {
+  auto store = std::make_shared<factum::memory_store>();
+  factum::runtime rt{store, threads(2)};
+  factum::subscriptions subs{rt, quiet()};
+  audit_log all;
+  deposits_only some;
+  auto a = subs.add(all);
+  auto b = subs.add(some);
+  REQUIRE(!run(rt, "a", open_account{"ann"}).ec);
+  REQUIRE(!run(rt, "a", deposit_money{5}).ec);
+  factum::event_data stranger = deposit(1);
+  stranger.type = "NobodyKnowsMe";
+  REQUIRE(store->append("other-x", factum::expected_version::any(), {stranger}));
+  REQUIRE(a.wait_until(head(rt)));
+  REQUIRE(b.wait_until(head(rt)));
+  CHECK(*all.types == std::vector<std::string>{"AccountOpened", "MoneyDeposited", "NobodyKnowsMe"});
+  CHECK(*some.data == std::vector<std::string>{R"({"amount":5})"});
+}

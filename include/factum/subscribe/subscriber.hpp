@@ -4,6 +4,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -75,6 +76,28 @@ concept has_name = requires {
 template <class S>
 concept has_typed_interest = is_events<typename S::interested_in>::value;
 
+/// An untyped subscriber names the stored types it wants (an empty list:
+/// every type): `static constexpr std::array<std::string_view, 1>
+/// interested_in{"MoneyDeposited"};`.
+template <class S>
+concept has_named_interest = requires {
+  std::begin(S::interested_in);
+  std::end(S::interested_in);
+  { *std::begin(S::interested_in) } -> std::convertible_to<std::string_view>;
+};
+
+template <class S>
+std::vector<std::string> interest_names() {
+  if constexpr (has_typed_interest<S>) {
+    return S::interested_in::names();
+  } else {
+    std::vector<std::string> out;
+    for (const auto& n : S::interested_in)
+      out.emplace_back(std::string_view(n));
+    return out;
+  }
+}
+
 template <class S, class E>
 concept handles_one = requires(S& s, const E& e, const recorded_event& r) {
   s.handle(e, r);
@@ -124,6 +147,16 @@ template <class H>
 concept event_handler = detail::has_name<H> && detail::has_typed_interest<H> &&
     detail::handles_all<H, typename H::interested_in>::value;
 
+/// An untyped event handler: a name, `interested_in` as stored type names
+/// (empty: every type), and `handle(const factum::recorded_event&)`
+/// returning void or `factum::result<void>`. It gets the stored JSON, for
+/// tools that do not know the C++ types (an audit log, a forwarder).
+template <class H>
+concept untyped_event_handler = detail::has_name<H> && detail::has_named_interest<H> &&
+    requires(H& h, const recorded_event& r) {
+  h.handle(r);
+};
+
 /// A type that turns events into a read model `M`: a name, `interested_in`,
 /// and `project(M::writer&, const E&[, const recorded_event&])` for each
 /// type. An optional `reset(M::writer&)` clears what it wrote, for rebuilds.
@@ -137,8 +170,13 @@ consteval bool check_event_handler() {
   static_assert(detail::has_name<H>,
                 "factum event handler: needs `static constexpr std::string_view name` (its "
                 "checkpoint and dead letters are stored under it)");
-  static_assert(detail::has_typed_interest<H>,
-                "factum event handler: needs `using interested_in = factum::events<E...>;`");
+  static_assert(detail::has_typed_interest<H> || detail::has_named_interest<H>,
+                "factum event handler: needs `using interested_in = factum::events<E...>;` (or, "
+                "untyped, a static array of stored type names)");
+  if constexpr (detail::has_named_interest<H>)
+    static_assert(
+        requires(H & h, const recorded_event& r) { h.handle(r); },
+        "factum untyped event handler: needs `handle(const factum::recorded_event&)`");
   if constexpr (detail::has_typed_interest<H>)
     static_assert(detail::handles_all<H, typename H::interested_in>::value,
                   "factum event handler: needs `handle(const E&)` or `handle(const E&, const "

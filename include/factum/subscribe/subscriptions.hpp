@@ -108,7 +108,8 @@ class subscriptions {
     core_->stop_timers();
   }
 
-  /// Subscribes an event handler (see `factum::event_handler`).
+  /// Subscribes an event handler (see `factum::event_handler` and
+  /// `factum::untyped_event_handler`).
   template <class H>
   subscription add(H handler, subscription_options options = {}) {
     static_assert(check_event_handler<H>());

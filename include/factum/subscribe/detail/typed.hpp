@@ -67,13 +67,12 @@ class typed_subscriber : public subscriber_base {
 };
 
 /// An event handler's engine: side effects, its checkpoint in the store.
-template <event_handler H>
+template <class H>
+requires event_handler<H> || untyped_event_handler<H>
 class handler_subscriber final : public typed_subscriber {
-  using list = typename H::interested_in;
-
  public:
   handler_subscriber(read_core& rc, H h, subscription_options o)
-      : typed_subscriber(rc, std::string(H::name), list::names(), std::move(o)),
+      : typed_subscriber(rc, std::string(H::name), interest_names<H>(), std::move(o)),
         handler_(std::move(h)) {}
 
   result<void> handle_again(const recorded_event& e) override { return call(e); }
@@ -104,6 +103,22 @@ class handler_subscriber final : public typed_subscriber {
 
  private:
   result<void> call(const recorded_event& e) {
+    if constexpr (untyped_event_handler<H>) {
+      try {
+        return as_result([&] { return handler_.handle(e); });
+      } catch (const std::exception& x) {
+        return error{errc::domain_exception,
+                     "'" + name() + "' threw on " + e.type + " at global position " +
+                         std::to_string(e.global_position) + ": " + x.what()};
+      } catch (...) {
+        return error{errc::domain_exception, "'" + name() + "' threw on " + e.type};
+      }
+    } else {
+      return typed_call(e);
+    }
+  }
+  result<void> typed_call(const recorded_event& e) {
+    using list = typename H::interested_in;
     return with_decoded<list>(rc_, name(), e, [&](const auto& event) -> result<void> {
       if constexpr (requires { handler_.handle(event, e); })
         return as_result([&] { return handler_.handle(event, e); });
