@@ -10,11 +10,13 @@ add_executable(factum_sqlite_tests
   sqlite/faults.cpp
   sqlite/read_model.cpp
   sqlite/read_side.cpp
-  sqlite/runtime.cpp)
+  sqlite/runtime.cpp
+  sqlite/upcast.cpp)
 target_link_libraries(factum_sqlite_tests PRIVATE factum::sqlite SQLite::SQLite3 factum_test_main)
 target_compile_definitions(factum_sqlite_tests PRIVATE
   FACTUM_TEST_WRITER="$<TARGET_FILE:factum_sqlite_writer>"
-  FACTUM_TEST_BANK_NODE="$<TARGET_FILE:factum_bank_node>")
+  FACTUM_TEST_BANK_NODE="$<TARGET_FILE:factum_bank_node>"
+  FACTUM_TEST_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
 add_dependencies(factum_sqlite_tests factum_sqlite_writer factum_bank_node)
 target_precompile_headers(factum_sqlite_tests REUSE_FROM factum_core_tests)
 catch_discover_tests(factum_sqlite_tests)

@@ -58,3 +58,71 @@ TEST_CASE("codec errors name the type and position", "[core][codec]") {
   r.schema_version = 7;
   CHECK(account_codec::decode(r).error().code() == errc::decode_failed);
 }
+
+namespace evolution {
+
+struct renamed_v3 {
+  std::int64_t cents = 0;
+  std::string note;
+};
+FACTUM_EVENT(renamed_v3, "PaymentMade", 3, cents, note)
+FACTUM_EVENT_OLD_NAMES(renamed_v3, "PaymentSent", "Payed")
+// v1 {"euros": n} -> v2 {"cents": 100 n}
+inline void factum_upcast(factum::type_tag<renamed_v3>, factum::upcast_from<1>, factum::json& j) {
+  j["cents"] = j.at("euros").get<std::int64_t>() * 100;
+  j.erase("euros");
+}
+// v2 -> v3 adds a note
+inline void factum_upcast(factum::type_tag<renamed_v3>, factum::upcast_from<2>, factum::json& j) {
+  j["note"] = "";
+}
+
+struct gap_v3 {
+  std::int64_t x = 0;
+};
+FACTUM_EVENT(gap_v3, "Gap", 3, x)
+inline void factum_upcast(factum::type_tag<gap_v3>, factum::upcast_from<2>, factum::json&) {}
+
+using ev = std::variant<renamed_v3, gap_v3>;
+
+factum::recorded_event stored(std::string type, std::uint32_t version, std::string data) {
+  factum::recorded_event r;
+  r.type = std::move(type);
+  r.schema_version = version;
+  r.data = std::move(data);
+  r.global_position = 7;
+  return r;
+}
+
+}  // namespace evolution
+
+TEST_CASE("codec upcasts old versions step by step and reads old names", "[core][codec]") {
+  using namespace evolution;
+  using c = factum::codec<ev>;
+  auto v1 = c::decode(stored("PaymentSent", 1, R"({"euros":2})")).value();
+  CHECK(std::get<renamed_v3>(v1).cents == 200);
+  CHECK(std::get<renamed_v3>(v1).note.empty());
+  auto v2 = c::decode(stored("Payed", 2, R"({"cents":5})")).value();
+  CHECK(std::get<renamed_v3>(v2).cents == 5);
+  auto v3 = c::decode(stored("PaymentMade", 3, R"({"cents":7,"note":"n"})")).value();
+  CHECK(std::get<renamed_v3>(v3).note == "n");
+  CHECK(c::knows("PaymentSent"));
+  CHECK(c::encode(renamed_v3{1, ""}).type == "PaymentMade");
+  CHECK(factum::stored_names_of<renamed_v3>() ==
+        std::vector<std::string>{"PaymentMade", "PaymentSent", "Payed"});
+}
+
+TEST_CASE("codec refuses versions it cannot reach, naming the missing upcaster", "[core][codec]") {
+  using namespace evolution;
+  using c = factum::codec<ev>;
+  auto missing = c::decode(stored("Gap", 1, R"({"x":1})"));
+  REQUIRE(!missing);
+  CHECK(missing.error() == factum::errc::decode_failed);
+  CHECK(missing.error().message().find("no upcaster from version 1 to 2") != std::string::npos);
+  CHECK(c::decode(stored("Gap", 2, R"({"x":1})")).value().index() == 1);  // 2 -> 3 exists
+  auto newer = c::decode(stored("Gap", 4, R"({"x":1})"));
+  CHECK(newer.error() == factum::errc::decode_failed);
+  CHECK(c::decode(stored("PaymentSent", 1, R"({"pounds":2})")).error() ==
+        factum::errc::decode_failed);  // the upcaster threw: no crash
+  CHECK(c::decode(stored("PaymentSent", 1, "{oops")).error() == factum::errc::malformed_event);
+}

@@ -193,3 +193,30 @@ TEST_CASE("a process manager resumes after a restart: no step twice, its deadlin
   CHECK(balance(rt, "b") == 10);
   CHECK(store->read_stream(factum::stream_id{"timeouts-transfers"}).value().size() == 1);
 }
+
+TEST_CASE("a refused command is not tried again when its step is redone: it is compensated") {
+  auto inner = std::make_shared<factum::memory_store>();
+  auto faulty = std::make_shared<faulty_store>(inner);
+  factum::runtime rt{faulty, threads(2)};
+  factum::subscriptions subs{rt, quiet(5ms)};
+  transfers t;
+  t.close_after = 1h;
+  factum::subscription_options slow = quick(5);
+  slow.retry.initial_backoff = 300ms;
+  slow.retry.max_backoff = 300ms;
+  auto sub = subs.add_process(t, slow);
+  REQUIRE(!run(rt, "a", open_account{"ann"}).ec);
+  REQUIRE(!run(rt, "a", deposit_money{100}).ec);
+  faulty->only_streams("process-");
+  faulty->lose_replies(1);  // the refusal is stored, its reply lost: the step fails
+  request(*inner, {"t6", "a", "later", 40});
+  const factum::stream_id process{"process-transfers-t6"};
+  REQUIRE(eventually([&] { return !inner->read_stream(process).value().empty(); }));
+  // Meanwhile the credit would succeed: it must not be sent again.
+  REQUIRE(!run(rt, "later", open_account{"lee"}).ec);
+  REQUIRE(eventually([&] { return inner->read_stream(process).value().size() == 2; }));
+  CHECK(inner->read_stream(process).value()[1].type == "factum.ProcessStep");
+  CHECK(balance(rt, "a") == 100);  // debited, then refunded
+  CHECK(balance(rt, "later") == 0);
+  CHECK(*t.compensations == 1);
+}

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -56,6 +57,36 @@ struct type_tag {};
     return {Name, Version};                                          \
   }
 
+/// Names an event type was stored under before it was renamed; stored
+/// events with these names decode as this type. In the struct's namespace:
+/// ```
+/// FACTUM_EVENT(account_opened, "AccountCreated", 1, owner)
+/// FACTUM_EVENT_OLD_NAMES(account_opened, "AccountOpened")
+/// ```
+#define FACTUM_EVENT_OLD_NAMES(Type, ...)                                                     \
+  [[maybe_unused]] constexpr auto factum_event_old_names(::factum::type_tag<Type>) noexcept { \
+    return std::to_array<std::string_view>({__VA_ARGS__});                                    \
+  }
+
+/// The tag of an upcaster from schema version `V` to `V + 1`.
+template <std::uint32_t V>
+struct upcast_from {};
+
+/// Schema evolution: an event type at schema version N declares, for each
+/// older version V, how its stored JSON becomes version V + 1, as a function
+/// found by argument-dependent lookup in the struct's namespace. Stored
+/// events are upcast step by step up to the current version, then decoded.
+/// ```
+/// struct money_deposited { std::int64_t amount; std::string memo; };
+/// FACTUM_EVENT(money_deposited, "MoneyDeposited", 2, amount, memo)
+/// inline void factum_upcast(factum::type_tag<money_deposited>, factum::upcast_from<1>,
+///                           factum::json& data) { data["memo"] = ""; }
+/// ```
+template <class T, std::uint32_t V>
+concept has_upcaster = requires(json& j) {
+  factum_upcast(type_tag<T>{}, upcast_from<V>{}, j);
+};
+
 /// A type registered with FACTUM_EVENT: it has a name and maps to and from JSON.
 template <class T>
 concept registered_event = requires {
@@ -87,6 +118,24 @@ template <registered_event T>
   return factum_event_info(type_tag<T>{});
 }
 
+/// The older names of `T` (FACTUM_EVENT_OLD_NAMES), none when it was never renamed.
+template <class T>
+[[nodiscard]] constexpr auto old_names_of() noexcept {
+  if constexpr (requires { factum_event_old_names(type_tag<T>{}); })
+    return factum_event_old_names(type_tag<T>{});
+  else
+    return std::array<std::string_view, 0>{};
+}
+
+/// Every name `T` may be stored under: its name, then its older names.
+template <class T>
+[[nodiscard]] std::vector<std::string> stored_names_of() {
+  std::vector<std::string> out{std::string(info_of<T>().name)};
+  for (const auto n : old_names_of<T>())
+    out.emplace_back(n);
+  return out;
+}
+
 template <class Variant>
 class codec;
 
@@ -116,11 +165,9 @@ class codec<std::variant<Es...>> {
     return {info_of<Es>()...};
   }
 
-  /// Whether `type` is one of this codec's names.
+  /// Whether `type` is one of this codec's names (older names included).
   [[nodiscard]] static constexpr bool knows(std::string_view type) noexcept {
-    for (const auto& t : types())
-      if (t.name == type) return true;
-    return false;
+    return ((type == info_of<Es>().name || is_old_name<Es>(type)) || ...);
   }
 
   /// The event as an `event_data` with a fresh UUIDv7 id.
@@ -172,16 +219,61 @@ class codec<std::variant<Es...>> {
   }
 
   template <class E>
+  static constexpr bool is_old_name(std::string_view type) noexcept {
+    for (const auto n : old_names_of<E>())
+      if (n == type) return true;
+    return false;
+  }
+
+  /// Runs the upcasters of `E` from `from` up to its current version.
+  template <class E, std::uint32_t... V>
+  static std::optional<std::uint32_t> upcast(json& j, std::uint32_t from,
+                                             std::integer_sequence<std::uint32_t, V...>) {
+    std::optional<std::uint32_t> missing;
+    (void)from;  // unused when there is no older version
+    (
+        [&] {
+          constexpr std::uint32_t step = V + 1;  // from `step` to `step + 1`
+          if (missing || step < from) return;
+          if constexpr (has_upcaster<E, step>)
+            factum_upcast(type_tag<E>{}, upcast_from<step>{}, j);
+          else
+            missing = step;
+        }(),
+        ...);
+    return missing;
+  }
+
+  template <class E>
   static bool try_decode(std::string_view type, std::uint32_t schema_version, std::string_view data,
                          std::uint64_t pos, std::optional<result<event>>& out) {
     constexpr event_info info = info_of<E>();
-    if (type != info.name) return false;
-    if (schema_version != info.version) {
-      error e{errc::decode_failed, where(type, pos) + ": stored schema version " +
-                                       std::to_string(schema_version) + ", this build knows " +
-                                       std::to_string(info.version) + " and no upcaster"};
+    if (type != info.name && !is_old_name<E>(type)) return false;
+    auto fail = [&](errc code, std::string why) {
+      error e{code, where(type, pos) + ": " + std::move(why)};
       if (pos != 0) e.position = pos;
       out = std::move(e);
+      return true;
+    };
+    if (schema_version > info.version || schema_version == 0)
+      return fail(errc::decode_failed, "stored schema version " + std::to_string(schema_version) +
+                                           ", this build knows up to " +
+                                           std::to_string(info.version));
+    if (schema_version < info.version) {
+      json j = json::parse(data.begin(), data.end(), nullptr, false);
+      if (j.is_discarded()) return fail(errc::malformed_event, "data is not valid JSON");
+      try {
+        if (auto missing = upcast<E>(j, schema_version,
+                                     std::make_integer_sequence<std::uint32_t, info.version - 1>{}))
+          return fail(errc::decode_failed,
+                      "stored schema version " + std::to_string(schema_version) +
+                          ", no upcaster from version " + std::to_string(*missing) + " to " +
+                          std::to_string(*missing + 1));
+        out = event{std::in_place_type<E>, j.get<E>()};
+      } catch (const std::exception& ex) {
+        return fail(errc::decode_failed, std::string("upcast from schema version ") +
+                                             std::to_string(schema_version) + ": " + ex.what());
+      }
       return true;
     }
     if constexpr (plain_event<E>) {

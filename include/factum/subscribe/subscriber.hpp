@@ -32,9 +32,16 @@ struct events {
   static_assert((registered_event<Es> && ...),
                 "every type in factum::events<...> must be registered with FACTUM_EVENT");
   using variant = std::variant<Es...>;
-  /// Their stored names.
+  /// Their stored names, older names (renamed types) included.
   [[nodiscard]] static std::vector<std::string> names() {
-    return {std::string(info_of<Es>().name)...};
+    std::vector<std::string> out;
+    (
+        [&] {
+          for (auto& n : stored_names_of<Es>())
+            out.push_back(std::move(n));
+        }(),
+        ...);
+    return out;
   }
 };
 

@@ -32,7 +32,8 @@ struct subscriptions_options {
 
 class subscriptions;
 
-/// A handle on one subscriber: its progress, and stopping it.
+/// A handle on one subscriber: its progress, and stopping it. It must not
+/// outlive its `subscriptions`.
 class subscription {
  public:
   subscription() = default;
@@ -77,9 +78,9 @@ class subscriptions {
  public:
   explicit subscriptions(runtime& rt, subscriptions_options options = {})
       : rt_(rt),
-        core_(std::make_unique<detail::read_core>(rt.shared_store(), rt.get_executor(),
+        core_(std::make_shared<detail::read_core>(rt.shared_store(), rt.get_executor(),
                                                   std::move(options.log))),
-        router_(std::make_shared<detail::router>(*core_, options.poll_interval)),
+        router_(std::make_shared<detail::router>(core_, options.poll_interval)),
         gate_(std::make_shared<gate>(*this)) {
     rt.add_commit_listener(
         [weak = std::weak_ptr<detail::router>(router_)](const std::vector<recorded_event>& events) {
@@ -92,7 +93,10 @@ class subscriptions {
   subscriptions& operator=(const subscriptions&) = delete;
   /// Stops every subscriber (each finishes the step it is in).
   ~subscriptions() {
-    gate_->owner = nullptr;
+    {
+      std::lock_guard lock(gate_->mutex);
+      gate_->owner = nullptr;
+    }
     std::vector<std::shared_ptr<detail::typed_subscriber>> all;
     {
       std::lock_guard lock(mutex_);
@@ -105,6 +109,8 @@ class subscriptions {
     }
     router_->stop();
     router_->cancel_timers();
+    // No timer handler and no process manager runs after this; the timers
+    // themselves may outlive it (they keep the io_context alive).
     core_->stop_timers();
   }
 
@@ -113,7 +119,7 @@ class subscriptions {
   template <class H>
   subscription add(H handler, subscription_options options = {}) {
     static_assert(check_event_handler<H>());
-    return attach(std::make_shared<detail::handler_subscriber<H>>(*core_, std::move(handler),
+    return attach(std::make_shared<detail::handler_subscriber<H>>(core_, std::move(handler),
                                                                   std::move(options)));
   }
   /// Subscribes a projection writing to `model` (a
@@ -122,7 +128,7 @@ class subscriptions {
   subscription add(P projection, std::shared_ptr<M> model, subscription_options options = {}) {
     static_assert(check_projection<P, M>());
     return attach(std::make_shared<detail::projection_subscriber<P, M>>(
-        *core_, std::move(projection), std::move(model), std::move(options)));
+        core_, std::move(projection), std::move(model), std::move(options)));
   }
 
   /// Subscribes a process manager (see `factum::process_manager`); it
@@ -130,7 +136,7 @@ class subscriptions {
   template <class P>
   subscription add_process(P manager, subscription_options options = {}) {
     static_assert(check_process_manager<P>());
-    auto s = std::make_shared<detail::process_subscriber<P>>(*core_, rt_, std::move(manager),
+    auto s = std::make_shared<detail::process_subscriber<P>>(core_, rt_, std::move(manager),
                                                              std::move(options));
     s->arm_deadlines();
     return attach(std::move(s));
@@ -155,7 +161,7 @@ class subscriptions {
       if (!s)
         return error{errc::not_found, "dead letter " + std::to_string(id) + " belongs to '" +
                                           letter.subscriber + "', which is not subscribed here"};
-      if (auto ok = s->handle_again(letter.event); !ok) return ok;
+      if (auto ok = s->retry(letter.event); !ok) return ok;
       return core_->store().remove_dead_letter(id);
     }
     return error{errc::not_found, "no dead letter " + std::to_string(id)};
@@ -177,10 +183,13 @@ class subscriptions {
     explicit gate(subscriptions& s) : owner(&s) {}
     void wait(const dispatch_result& r, std::function<void(std::error_code)> done) override {
       std::vector<std::shared_ptr<detail::typed_subscriber>> strong;
-      if (auto* o = owner) {
-        std::lock_guard lock(o->mutex_);
-        for (auto& [name, s] : o->by_name_)
-          if (s->strong()) strong.push_back(s);
+      {
+        std::lock_guard guard(mutex);
+        if (auto* o = owner) {
+          std::lock_guard lock(o->mutex_);
+          for (auto& [name, s] : o->by_name_)
+            if (s->strong()) strong.push_back(s);
+        }
       }
       struct shared {
         std::atomic<std::size_t> left{1};
@@ -210,6 +219,7 @@ class subscriptions {
       }
       state->finish({});
     }
+    std::mutex mutex;  ///< guards `owner`, which the destructor clears
     subscriptions* owner;
   };
 
@@ -234,7 +244,7 @@ class subscriptions {
   }
 
   runtime& rt_;
-  std::unique_ptr<detail::read_core> core_;
+  std::shared_ptr<detail::read_core> core_;
   std::shared_ptr<detail::router> router_;
   std::shared_ptr<gate> gate_;
   std::mutex mutex_;

@@ -89,14 +89,15 @@ struct strong_waiter {
 /// subscriber catches up again.
 class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
  public:
-  subscriber_base(read_core& rc, std::string name, std::vector<std::string> types,
+  subscriber_base(std::shared_ptr<read_core> rc, std::string name, std::vector<std::string> types,
                   subscription_options options, std::optional<pool_executor> executor = {})
-      : rc_(rc),
+      : owner_(std::move(rc)),
+        rc_(*owner_),
         name_(std::move(name)),
         types_(std::move(types)),
         options_(std::move(options)),
-        strand_(asio::make_strand(executor.value_or(rc.pool()))),
-        timer_(rc.timers()) {
+        strand_(asio::make_strand(executor.value_or(rc_.pool()))),
+        timer_(rc_.timers()) {
     options_.batch_size = std::max<std::size_t>(1, options_.batch_size);
     options_.queue_capacity = std::max<std::size_t>(1, options_.queue_capacity);
   }
@@ -218,7 +219,19 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   virtual result<void> give_up(const recorded_event& e, const error& why,
                                std::uint32_t attempts) = 0;
 
+  /// Keeps the timers' io_context alive as long as this subscriber's timer.
+  std::shared_ptr<read_core> owner_;
   read_core& rc_;
+
+  /// Runs `f()` on the strand and waits for its result (not from the strand).
+  template <class F>
+  auto on_strand(F&& f) -> decltype(f()) {
+    std::promise<decltype(f())> done;
+    asio::post(strand_, [&] { done.set_value(f()); });
+    return done.get_future().get();
+  }
+  [[nodiscard]] bool begun() const noexcept { return begun_; }
+  [[nodiscard]] const position& strand_cursor() const noexcept { return cursor_; }
 
   /// On the strand: moves the cursor back to `p` (a rebuild) and catches
   /// up from there.
@@ -245,11 +258,12 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   }
 
   void begin(position now) {
+    if (stopped()) return;
     auto checkpoint = load_checkpoint();
     if (!checkpoint) {
       rc_.log("factum: subscriber '" + name_ +
               "' cannot load its checkpoint: " + checkpoint.error().message() + "; trying again");
-      return later([self = shared_from_this(), now] { self->begin(now); });
+      return later([now](subscriber_base& self) { self.begin(now); });
     }
     cursor_ = checkpoint->value_or(options_.start_from == start_from::now ? now : position{});
     begun_ = true;
@@ -293,7 +307,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
         if (!read) {
           rc_.log("factum: subscriber '" + name_ +
                   "' cannot read the store: " + read.error().message() + "; trying again");
-          return later([self = shared_from_this()] { self->step(); });
+          return later([](subscriber_base& self) { self.step(); });
         }
         batch = std::move(*read);
         if (batch.size() < options_.batch_size) catching_up_ = false;  // at the end: go live
@@ -317,11 +331,24 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
         continue;
       }
       const recorded_event& e = rest.front();
+      if (infrastructure(failure)) {
+        // The store or the runtime, not this event: wait and try again, for
+        // as long as it takes (a dead letter would lose the event for good).
+        retrying_.assign(rest.begin(), rest.end());
+        stalls_ = std::min<std::uint32_t>(stalls_ + 1, 30);
+        if (stalls_ == 1 || stalls_ == 30)
+          rc_.log("factum: subscriber '" + name_ +
+                  "' waits for its store or runtime: " + failure.message());
+        later([](subscriber_base& self) { self.step(); },
+              options_.retry.backoff(stalls_, random01()));
+        return false;
+      }
+      stalls_ = 0;
       ++attempts_;
       if (attempts_ < options_.retry.max_attempts && retryable(failure)) {
         retrying_.assign(rest.begin(), rest.end());
         const auto wait = options_.retry.backoff(attempts_, random01());
-        later([self = shared_from_this()] { self->step(); }, wait);
+        later([](subscriber_base& self) { self.step(); }, wait);
         return false;
       }
       rc_.log("factum: subscriber '" + name_ + "' gives up on event at global position " +
@@ -331,7 +358,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
         rc_.log("factum: subscriber '" + name_ +
                 "' cannot store a dead letter: " + ok.error().message() + "; trying again");
         retrying_.assign(rest.begin(), rest.end());
-        later([self = shared_from_this()] { self->step(); },
+        later([](subscriber_base& self) { self.step(); },
               options_.retry.backoff(attempts_, random01()));
         return false;
       }
@@ -347,13 +374,23 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   static bool retryable(const error& e) {
     return e.code() != errc::malformed_event && e.code() != errc::decode_failed;
   }
+  /// Failures of the storage or the runtime rather than of the event.
+  static bool infrastructure(const error& e) {
+    return e.code() == errc::storage_busy || e.code() == errc::storage_io ||
+           e.code() == errc::storage_full || e.code() == errc::storage_read_only ||
+           e.code() == errc::stopped;
+  }
 
+  /// Calls `f(*this)` on the strand after `wait`. The timer holds only a
+  /// weak reference: a stopped, dropped subscriber is not kept alive by it.
   template <class F>
   void later(F&& f, std::chrono::microseconds wait = std::chrono::milliseconds{100}) {
     timer_.expires_after(wait);
-    timer_.async_wait(
-        asio::bind_executor(strand_, [f = std::forward<F>(f)](const boost::system::error_code& ec) {
-          if (!ec) f();
+    timer_.async_wait(asio::bind_executor(
+        strand_,
+        [f = std::forward<F>(f), weak = weak_from_this()](const boost::system::error_code& ec) {
+          if (ec) return;
+          if (auto self = weak.lock()) f(*self);
         }));
   }
 
@@ -416,6 +453,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   bool begun_ = false;
   bool catching_up_ = true;
   std::uint32_t attempts_ = 0;
+  std::uint32_t stalls_ = 0;
   std::vector<recorded_event> retrying_;
 
   mutable std::mutex queue_mutex_;
@@ -438,10 +476,14 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
 /// Its memory is the subscribers by type, not the streams.
 class router {
  public:
-  router(read_core& rc, std::chrono::milliseconds poll_interval)
-      : rc_(rc), poll_interval_(poll_interval), poll_timer_(rc.timers()), fill_timer_(rc.timers()) {
-    auto head = rc_.store().head();
-    last_ = head ? *head : position{};
+  router(std::shared_ptr<read_core> rc, std::chrono::milliseconds poll_interval)
+      : owner_(std::move(rc)),
+        rc_(*owner_),
+        poll_interval_(poll_interval),
+        poll_timer_(rc_.timers()),
+        fill_timer_(rc_.timers()) {
+    // Where "now" is: a subscriber that starts from now must not get the past.
+    last_ = rc_.store().head().value();
   }
 
   void start() { arm_poll(); }
@@ -575,6 +617,7 @@ class router {
 
  private:
   static constexpr std::size_t fill_batch = 1000;
+  std::shared_ptr<read_core> owner_;
   read_core& rc_;
   std::chrono::milliseconds poll_interval_;
   std::mutex mutex_;

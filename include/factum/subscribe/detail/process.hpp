@@ -20,6 +20,7 @@ namespace factum::detail {
 inline constexpr std::string_view process_step_type = "factum.ProcessStep";
 inline constexpr std::string_view process_ended_type = "factum.ProcessEnded";
 inline constexpr std::string_view deadline_type = "factum.DeadlineScheduled";
+inline constexpr std::string_view rejected_type = "factum.ProcessCommandRejected";
 
 /// A process manager's engine. A process lives in its own stream,
 /// `process-<name>-<id>`, as the events it handled (one step each, keyed
@@ -35,12 +36,10 @@ class process_subscriber final : public typed_subscriber {
   using command = typename P::command;
 
  public:
-  process_subscriber(read_core& rc, runtime& rt, P p, subscription_options o)
-      : typed_subscriber(rc, std::string(P::name), list::names(), std::move(o), rc.blocking()),
+  process_subscriber(std::shared_ptr<read_core> rc, runtime& rt, P p, subscription_options o)
+      : typed_subscriber(rc, std::string(P::name), list::names(), std::move(o), rc->blocking()),
         rt_(rt),
         manager_(std::move(p)) {}
-
-  result<void> handle_again(const recorded_event& e) override { return step(e); }
 
   /// Arms the stored deadlines (after a restart, say); due ones fire at once.
   void arm_deadlines() {
@@ -55,6 +54,7 @@ class process_subscriber final : public typed_subscriber {
   }
 
  protected:
+  result<void> handle_again(const recorded_event& e) override { return step(e); }
   result<std::optional<position>> load_checkpoint() override {
     return rc_.store().load_checkpoint(name());
   }
@@ -79,11 +79,17 @@ class process_subscriber final : public typed_subscriber {
   }
 
  private:
+  /// A command of a step that was refused, recorded before compensating.
+  struct refusal {
+    std::size_t command = 0;
+    error why;
+  };
   struct loaded {
     state s{};
     std::uint64_t version = 0;
     bool ended = false;
-    bool seen = false;  ///< the input event is a step already
+    bool seen = false;               ///< the input event is a step already
+    std::optional<refusal> refused;  ///< of this input, by an earlier attempt
   };
 
   [[nodiscard]] stream_id process_stream(const std::string& id) const {
@@ -92,7 +98,10 @@ class process_subscriber final : public typed_subscriber {
   [[nodiscard]] stream_id deadlines_stream() const { return stream_id{"deadlines-" + name()}; }
   [[nodiscard]] stream_id timeouts_stream() const { return stream_id{"timeouts-" + name()}; }
   [[nodiscard]] std::string key(const recorded_event& e, std::string_view what) const {
-    return name() + "/" + e.id.to_string() + "/" + std::string(what);
+    return key_of(e.id, what);
+  }
+  [[nodiscard]] std::string key_of(const event_id& input, std::string_view what) const {
+    return name() + "/" + input.to_string() + "/" + std::string(what);
   }
 
   result<void> step(const recorded_event& e) {
@@ -117,7 +126,7 @@ class process_subscriber final : public typed_subscriber {
       reaction<command> r = manager_.handle(std::as_const(process->s), event);
       state next = process->s;
       manager_.apply(next, event);
-      if (auto ok = send_all(next, r.commands, e); !ok) return ok;
+      if (auto ok = send_all(stream, *process, next, r.commands, e); !ok) return ok;
       if (auto ok = schedule(r.deadlines, e); !ok) return ok;
       return record(stream, *process, e, c.what() == correlation::kind::stop);
     });
@@ -132,6 +141,19 @@ class process_subscriber final : public typed_subscriber {
       out.version = r.version;
       if (r.type == process_ended_type) {
         out.ended = true;
+        return;
+      }
+      if (r.type == rejected_type) {
+        if (r.id != uuid::named(key_of(input, "rejected"))) return;
+        try {
+          const auto j = nlohmann::json::parse(r.data);
+          out.refused = refusal{j.at("command").get<std::size_t>(),
+                                error{rejection_error(j.at("code").get<std::string>()),
+                                      j.at("message").get<std::string>()}};
+        } catch (const std::exception& x) {
+          failed =
+              error{errc::malformed_event, "refusal record at " + stream.str() + ": " + x.what()};
+        }
         return;
       }
       if (r.type != process_step_type) return;
@@ -159,30 +181,56 @@ class process_subscriber final : public typed_subscriber {
     return out;
   }
 
-  /// Sends the commands in order, waiting for each; at the first that
-  /// fails, sends what `compensate` returns for it instead of the rest.
-  result<void> send_all(const state& s, const std::vector<command>& commands,
-                        const recorded_event& cause) {
-    for (std::size_t i = 0; i < commands.size(); ++i) {
+  /// Sends the commands in order, waiting for each. At the first that is
+  /// refused (a rejection), it records the refusal in the process stream,
+  /// then sends what `compensate` returns instead of the rest: a redelivery
+  /// after a crash compensates again (same command ids) rather than trying
+  /// the refused command anew. Any other error fails the step, which is
+  /// tried again with the same command ids.
+  result<void> send_all(const stream_id& stream, loaded& process, const state& s,
+                        const std::vector<command>& commands, const recorded_event& cause) {
+    std::optional<refusal> refused = process.refused;
+    for (std::size_t i = 0; !refused && i < commands.size(); ++i) {
       error e = send_one(commands[i], cause, key(cause, "command/" + std::to_string(i)));
       if (!e.code()) continue;
-      // The rest of the reaction is not sent: compensate what failed.
-      if constexpr (requires { manager_.compensate(s, commands[i], e); }) {
-        std::vector<command> undo = manager_.compensate(s, commands[i], e);
-        for (std::size_t k = 0; k < undo.size(); ++k) {
-          error u =
-              send_one(undo[k], cause,
-                       key(cause, "compensate/" + std::to_string(i) + "/" + std::to_string(k)));
-          if (u.code() && !is_rejection(u.code()))
-            return error{u.code(), "compensating command " + std::to_string(k) + " of '" + name() +
-                                       "' failed: " + u.message()};
-        }
-      } else {
-        rc_.log("factum: process manager '" + name() + "': command " + std::to_string(i) +
-                " failed and it has no compensate(): " + e.message());
-      }
-      break;
+      if (!is_rejection(e.code())) return e;
+      if (auto ok = record_refusal(stream, process, cause, i, e); !ok) return ok;
+      refused = refusal{i, std::move(e)};
     }
+    if (!refused || refused->command >= commands.size()) return {};
+    if constexpr (requires { manager_.compensate(s, commands[0], refused->why); }) {
+      const std::size_t i = refused->command;
+      std::vector<command> undo = manager_.compensate(s, commands[i], refused->why);
+      for (std::size_t k = 0; k < undo.size(); ++k) {
+        error u = send_one(undo[k], cause,
+                           key(cause, "compensate/" + std::to_string(i) + "/" + std::to_string(k)));
+        if (!u.code()) continue;
+        if (!is_rejection(u.code())) return u;
+        rc_.log("factum: process manager '" + name() + "': compensating command " +
+                std::to_string(k) + " was refused: " + u.message());
+      }
+    } else {
+      rc_.log("factum: process manager '" + name() + "': command " +
+              std::to_string(refused->command) +
+              " was refused and it has no compensate(): " + refused->why.message());
+    }
+    return {};
+  }
+
+  result<void> record_refusal(const stream_id& stream, loaded& process, const recorded_event& cause,
+                              std::size_t i, const error& why) {
+    event_data d;
+    d.id = uuid::named(key(cause, "rejected"));
+    d.type = std::string(rejected_type);
+    d.data =
+        nlohmann::json{{"command", i}, {"code", why.code().message()}, {"message", why.message()}}
+            .dump();
+    auto r = rc_.store().append(stream,
+                                process.version == 0 ? expected_version::no_stream()
+                                                     : expected_version::exact(process.version),
+                                {std::move(d)});
+    if (!r) return std::move(r).error();
+    process.version = r->streams[0].last_version;
     return {};
   }
 
@@ -249,19 +297,27 @@ class process_subscriber final : public typed_subscriber {
       timer->expires_after(std::max(std::chrono::steady_clock::duration::zero(),
                                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                         due - std::chrono::system_clock::now())));
-      timer->async_wait([timer, ev = std::move(ev), self = weak_from_this(),
-                         this](const boost::system::error_code& ec) {
-        if (ec) return;
-        auto alive = self.lock();
-        if (!alive || stopped()) return;
-        if (auto ok = rc_.store().append(timeouts_stream(), expected_version::any(), {ev});
-            !ok && ok.error() != errc::event_id_conflict)
-          rc_.log("factum: process manager '" + name() +
-                  "' cannot append a due deadline: " + ok.error().message());
-      });
+      fire_when_due(std::move(timer), std::move(ev));
     } catch (const std::exception& x) {
       rc_.log("factum: process manager '" + name() + "' skips a malformed deadline: " + x.what());
     }
+  }
+
+  /// Appends `ev` when `timer` expires; tries again every second while the
+  /// store refuses (a deadline must not be lost to a busy database).
+  void fire_when_due(std::shared_ptr<timer_type> timer, event_data ev) {
+    timer->async_wait([timer, ev = std::move(ev), weak = weak_from_this(),
+                       this](const boost::system::error_code& ec) mutable {
+      if (ec) return;
+      auto alive = weak.lock();
+      if (!alive || stopped()) return;
+      auto ok = rc_.store().append(timeouts_stream(), expected_version::any(), {ev});
+      if (ok || ok.error() == errc::event_id_conflict) return;  // appended, now or before
+      rc_.log("factum: process manager '" + name() +
+              "' cannot append a due deadline: " + ok.error().message() + "; trying again");
+      timer->expires_after(std::chrono::seconds{1});
+      fire_when_due(std::move(timer), std::move(ev));
+    });
   }
 
   result<void> record(const stream_id& stream, const loaded& process, const recorded_event& input,

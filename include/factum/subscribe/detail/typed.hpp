@@ -57,8 +57,23 @@ inline dead_letter letter_of(std::string_view subscriber, const recorded_event& 
 class typed_subscriber : public subscriber_base {
  public:
   using subscriber_base::subscriber_base;
-  /// Handles one event again (a dead letter's retry), on the strand.
+  /// Handles one event again (a dead letter's retry): on the strand, one
+  /// at a time with its live events; waits for it (never call it from a
+  /// subscriber's own handler).
+  result<void> retry(const recorded_event& e) {
+    return on_strand([&]() -> result<void> {
+      if (!begun())
+        return error{errc::invalid_argument,
+                     "'" + name() + "' has not started yet: retry its dead letters later"};
+      return handle_again(e);
+    });
+  }
+
+ protected:
+  /// On the strand.
   virtual result<void> handle_again(const recorded_event& e) = 0;
+
+ public:
   /// Clears its read model and starts over (projections only).
   virtual result<void> rebuild() {
     return error{errc::invalid_argument,
@@ -71,12 +86,13 @@ template <class H>
 requires event_handler<H> || untyped_event_handler<H>
 class handler_subscriber final : public typed_subscriber {
  public:
-  handler_subscriber(read_core& rc, H h, subscription_options o)
-      : typed_subscriber(rc, std::string(H::name), interest_names<H>(), std::move(o)),
+  handler_subscriber(std::shared_ptr<read_core> rc, H h, subscription_options o)
+      : typed_subscriber(std::move(rc), std::string(H::name), interest_names<H>(), std::move(o)),
         handler_(std::move(h)) {}
 
   result<void> handle_again(const recorded_event& e) override { return call(e); }
 
+ public:
  protected:
   result<std::optional<position>> load_checkpoint() override {
     return rc_.store().load_checkpoint(name());
@@ -145,16 +161,18 @@ class projection_subscriber final : public typed_subscriber {
   using writer = typename M::writer;
 
  public:
-  projection_subscriber(read_core& rc, P p, std::shared_ptr<M> model, subscription_options o)
-      : typed_subscriber(rc, std::string(P::name), list::names(), std::move(o)),
+  projection_subscriber(std::shared_ptr<read_core> rc, P p, std::shared_ptr<M> model,
+                        subscription_options o)
+      : typed_subscriber(std::move(rc), std::string(P::name), list::names(), std::move(o)),
         projection_(std::move(p)),
         model_(std::move(model)) {}
 
   result<void> handle_again(const recorded_event& e) override {
     // The checkpoint stays where the projection is (past this event).
-    return model_->commit(name(), cursor(), [&](writer& w) { return project(w, e); });
+    return model_->commit(name(), strand_cursor(), [&](writer& w) { return project(w, e); });
   }
 
+ public:
   result<void> rebuild() override {
     std::promise<result<void>> done;
     asio::post(strand(), [&] {
