@@ -2,10 +2,13 @@
 
 // A plain benchmark harness: steady_clock timings, medians of repetitions,
 // one line per workload (see ../shared/BENCH.md for the output format).
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <stdexcept>
@@ -81,6 +84,36 @@ decltype(auto) check(R&& r, std::string_view what) {
   return std::forward<R>(r);
 }
 
+/// Waits until `target` completions were counted. The last count sets the
+/// flag under the lock, so the waiter cannot return (and destroy the latch)
+/// while a counter still uses it.
+class latch {
+ public:
+  void count() {
+    if (done_.fetch_add(1) + 1 == target_) {
+      std::lock_guard lock(mutex_);
+      reached_ = true;
+      cv_.notify_all();
+    }
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return reached_; });
+  }
+  void reset(std::size_t target) {
+    done_ = 0;
+    target_ = target;
+    reached_ = target == 0;
+  }
+
+ private:
+  std::atomic<std::size_t> done_{0};
+  std::size_t target_ = 0;
+  bool reached_ = false;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+};
+
 /// A fresh folder removed with its content; under `options::dir` when set.
 class scratch_dir {
  public:
@@ -108,6 +141,7 @@ void add_memory_append(std::vector<workload>& out);  // append_memory.cpp, W2
 void add_sqlite_append(std::vector<workload>& out);  // append_sqlite.cpp, W3
 void add_rehydrate(std::vector<workload>& out);      // rehydrate.cpp, W4
 void add_runtime(std::vector<workload>& out);        // runtime.cpp, W1, W3 dispatch, W6
+void add_read_side(std::vector<workload>& out);      // read_side.cpp, W5, W7
 /// Makes every SQLite connection opened from now on run `PRAGMA p` for each p
 /// (append_sqlite.cpp; an SQLite auto-extension).
 void use_sqlite_pragmas(const std::vector<std::string>& pragmas);

@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
 #endif
   factum_bench::add_rehydrate(all);
   factum_bench::add_runtime(all);
+  factum_bench::add_read_side(all);
 
   if (list) {
     for (const auto& w : all)

@@ -43,36 +43,6 @@ std::string account_id(std::size_t i) {
   return "acc-" + std::to_string(i);
 }
 
-/// Waits until `target` completions were counted. The last count sets the
-/// flag under the lock, so the waiter cannot return (and destroy the latch)
-/// while a counter still uses it.
-class latch {
- public:
-  void count() {
-    if (done_.fetch_add(1) + 1 == target_) {
-      std::lock_guard lock(mutex_);
-      reached_ = true;
-      cv_.notify_all();
-    }
-  }
-  void wait() {
-    std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return reached_; });
-  }
-  void reset(std::size_t target) {
-    done_ = 0;
-    target_ = target;
-    reached_ = target == 0;
-  }
-
- private:
-  std::atomic<std::size_t> done_{0};
-  std::size_t target_ = 0;
-  bool reached_ = false;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-};
-
 /// Dispatches `total` commands over `accounts` accounts, `in_flight` at a
 /// time: each completion dispatches the next. Returns the errors seen.
 template <class Make>
