@@ -856,20 +856,25 @@ result<std::vector<recorded_event>> sqlite_store::do_read_all(position after, st
         });
   auto r = impl_->reader();
   if (!r) return std::move(r).error();
-  // Type keys are integers, so the IN list is written into the SQL text.
-  std::string keys;
+  // One walk of events_by_type per type, each stopping after `limit`
+  // positions; the events are then fetched by position in order. A plain
+  // `type_key IN (...) ORDER BY position` would collect and sort every
+  // later match on each call, which makes a catch-up quadratic. Type keys
+  // are integers, so they are written into the SQL text.
+  std::string walks;
   for (const auto& name : types) {
     auto key = impl_->type_key(**r, name, false, nullptr);
     if (!key) return std::move(key).error();
     if (*key == 0) continue;
-    if (!keys.empty()) keys += ',';
-    keys += std::to_string(*key);
+    if (!walks.empty()) walks += " UNION ALL ";
+    walks += "SELECT position FROM (SELECT position FROM events WHERE type_key = " +
+             std::to_string(*key) + " AND position > ?1 ORDER BY position LIMIT ?2)";
   }
-  if (keys.empty()) return std::vector<recorded_event>{};
+  if (walks.empty()) return std::vector<recorded_event>{};
   const std::string sql = "SELECT " FACTUM_EVENT_COLUMNS
                           "FROM events e JOIN streams s ON s.stream_key = e.stream_key"
-                          " WHERE e.position > ?1 AND e.type_key IN (" +
-                          keys + ") ORDER BY e.position LIMIT ?2";
+                          " WHERE e.position IN (" +
+                          walks + ") ORDER BY e.position LIMIT ?2";
   auto st = (*r)->conn.prepare(sql);
   if (!st) return std::move(st).error();
   st->bind(1, clamp_u64(after.global())).bind(2, to_limit(limit));

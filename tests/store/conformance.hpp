@@ -318,6 +318,15 @@ void read_all_in_order_and_filtered() {
   CHECK(two_types[0].global_position == 4);
   CHECK(two_types[1].global_position == 6);
   CHECK(two_types[2].global_position == 7);
+  // Pages across types in global order; a type named twice counts once.
+  auto twice =
+      s.read_all(position::start(), 4, {"MoneyWithdrawn", "AccountOpened", "MoneyWithdrawn"})
+          .value();
+  REQUIRE(twice.size() == 4);
+  CHECK(twice[0].global_position == 1);
+  CHECK(twice[1].global_position == 3);
+  CHECK(twice[2].global_position == 4);
+  CHECK(twice[3].global_position == 6);
   CHECK(s.read_all(position::start(), 10, {"NoSuchType"}).value().empty());
 }
 
