@@ -5,3 +5,4 @@
 #include <factum/runtime.hpp>
 #include <factum/store.hpp>
 #include <factum/subscribe.hpp>
+#include <factum/telemetry.hpp>

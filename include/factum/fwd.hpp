@@ -5,3 +5,4 @@
 #include <factum/runtime/fwd.hpp>
 #include <factum/store/fwd.hpp>
 #include <factum/subscribe/fwd.hpp>
+#include <factum/telemetry/fwd.hpp>

@@ -4,8 +4,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <thread>
+
+#include <factum/telemetry/sink.hpp>
 
 namespace factum {
 
@@ -76,6 +79,10 @@ struct runtime_options {
   /// Group commit: appends of many strands go to the store in one batch on
   /// one writer thread. Default: when the store prefers batches (SQLite).
   std::optional<bool> group_commit;
+  /// Where the runtime, its store and its subscriptions report what they do
+  /// (see <factum/telemetry.hpp>); none by default. The runtime attaches it
+  /// to its store as well.
+  std::shared_ptr<telemetry_sink> telemetry;
 };
 
 }  // namespace factum

@@ -187,7 +187,11 @@ class runtime {
     const memory_pressure level = used >= m.critical   ? memory_pressure::critical
                                   : used >= m.elevated ? memory_pressure::elevated
                                                        : memory_pressure::normal;
-    core_->pressure.store(level);
+    if (core_->pressure.exchange(level) != level)
+      detail::count(core_->telemetry(), "factum.runtime.memory_pressure.count",
+                    {{"level", level == memory_pressure::critical   ? "critical"
+                               : level == memory_pressure::elevated ? "elevated"
+                                                                    : "normal"}});
     const double factor = level == memory_pressure::critical   ? 0.1
                           : level == memory_pressure::elevated ? 0.5
                                                                : 1.0;
@@ -278,6 +282,10 @@ class runtime {
   /// The memory pressure the last sweep measured.
   [[nodiscard]] memory_pressure pressure() const noexcept { return core_->pressure.load(); }
   [[nodiscard]] event_store& store() noexcept { return core_->store(); }
+  /// The sink of `runtime_options::telemetry` (null when none).
+  [[nodiscard]] const std::shared_ptr<telemetry_sink>& telemetry() const noexcept {
+    return core_->options().telemetry;
+  }
   [[nodiscard]] const std::shared_ptr<event_store>& shared_store() noexcept {
     return core_->shared_store();
   }
@@ -299,6 +307,7 @@ class runtime {
                                std::string("an empty id for '") + std::string(A::category) + "'"});
     op->stream = stream_of<A>(id);
     if (auto ok = op->stream.validate(); !ok) return refuse(*op, std::move(ok).error());
+    op->report_start();
     for (const auto& m : core_->middleware_list()) {
       command_context ctx{A::category, op->stream, detail::command_type_of(op->cmd),
                           detail::command_pointer_of(op->cmd), op->options};

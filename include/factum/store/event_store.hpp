@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include <factum/core/event.hpp>
 #include <factum/core/result.hpp>
+#include <factum/telemetry/sink.hpp>
 
 namespace factum {
 
@@ -196,6 +198,14 @@ class event_store {
   /// Deletes one; `errc::not_found` when there is no such id.
   virtual result<void> remove_dead_letter(std::uint64_t id) = 0;
 
+  /// Reports appends and reads (`factum.store.append.*`, `factum.store.read.*`,
+  /// with the events and bytes) to `sink`; null stops reporting. Set it
+  /// before the store is used from several threads. A runtime with
+  /// `runtime_options::telemetry` sets it on its store.
+  void set_telemetry(std::shared_ptr<telemetry_sink> sink) noexcept {
+    telemetry_ = std::move(sink);
+  }
+
  protected:
   // Backends implement these; the public functions above check arguments
   // first (stream ids, empty batches, duplicate ids), so backends see only
@@ -220,6 +230,9 @@ class event_store {
   virtual result<std::optional<snapshot>> do_load_snapshot(const stream_id& stream,
                                                            std::uint32_t schema_version,
                                                            std::uint64_t max_version) = 0;
+
+ private:
+  std::shared_ptr<telemetry_sink> telemetry_;
 };
 
 }  // namespace factum

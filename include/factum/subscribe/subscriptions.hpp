@@ -79,7 +79,7 @@ class subscriptions {
   explicit subscriptions(runtime& rt, subscriptions_options options = {})
       : rt_(rt),
         core_(std::make_shared<detail::read_core>(rt.shared_store(), rt.get_executor(),
-                                                  std::move(options.log))),
+                                                  std::move(options.log), rt.telemetry())),
         router_(std::make_shared<detail::router>(core_, options.poll_interval)),
         gate_(std::make_shared<gate>(*this)) {
     rt.add_commit_listener(

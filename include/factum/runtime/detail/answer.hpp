@@ -96,8 +96,22 @@ class answer_base {
   answer_base(const answer_base&) = delete;
   answer_base& operator=(const answer_base&) = delete;
 
+  /// Reports `factum.command.dispatch.start` once `category` and `stream`
+  /// are known; `answer` then reports its stop or exception.
+  void report_start() {
+    auto* sink = core_.telemetry();
+    if (!sink) return;
+    begun_ = std::chrono::steady_clock::now();
+    const telemetry_tag tags[] = {{"aggregate", category}, {"stream", stream.view()}};
+    telemetry_event ev;
+    ev.name = "factum.command.dispatch.start";
+    ev.tags = tags;
+    sink->record(ev);
+  }
+
   /// The final answer; `*this` is gone afterwards.
   void answer(error e, dispatch_result out) {
+    if (begun_) report_end(e, out);
     const auto& hooks = core_.middleware_list();
     if (!hooks.empty()) {
       command_context ctx = context();
@@ -143,6 +157,26 @@ class answer_base {
   }
 
  private:
+  void report_end(const error& e, const dispatch_result& out) {
+    auto* sink = core_.telemetry();
+    const std::string why = e.code() && !out.rejection ? e.message() : std::string{};
+    const telemetry_tag tags[] = {{"aggregate", category},
+                                  {"stream", stream.view()},
+                                  {"outcome", !e.code()       ? "ok"
+                                              : out.rejection ? "rejected"
+                                                              : "error"}};
+    telemetry_event ev;
+    ev.name = e.code() && !out.rejection ? "factum.command.dispatch.exception"
+                                         : "factum.command.dispatch.stop";
+    ev.duration = std::chrono::steady_clock::now() - *begun_;
+    ev.events = out.events.size();
+    ev.tags = tags;
+    ev.error = why;
+    sink->record(ev);
+  }
+
+  std::optional<std::chrono::steady_clock::time_point> begun_;
+
   void wait_for_gates(dispatch_result out) {
     struct waiting {
       answer_base* self;

@@ -21,6 +21,7 @@
 #include <factum/runtime/middleware.hpp>
 #include <factum/runtime/options.hpp>
 #include <factum/store/event_store.hpp>
+#include <factum/telemetry/detail/report.hpp>
 
 namespace factum {
 
@@ -91,6 +92,7 @@ class core {
         timer_work_(timers_.get_executor()),
         timer_thread_([this] { timers_.run(); }) {
     if (!options_.memory.probe) options_.memory.probe = resident_fraction;
+    if (options_.telemetry) store_->set_telemetry(options_.telemetry);
     if (options_.group_commit.value_or(store_->prefers_batches()))
       committer_ = std::make_unique<committer>(*store_);
   }
@@ -116,6 +118,8 @@ class core {
     if (timer_thread_.joinable()) timer_thread_.join();
   }
   [[nodiscard]] const runtime_options& options() const noexcept { return options_; }
+  /// Where to report; null when nobody listens.
+  [[nodiscard]] telemetry_sink* telemetry() const noexcept { return options_.telemetry.get(); }
   [[nodiscard]] committer* group_committer() noexcept { return committer_.get(); }
   [[nodiscard]] bool stopped() const noexcept { return stopped_.load(std::memory_order_acquire); }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -107,6 +108,7 @@ class instance final : public instance_base {
 
   void passivate() override {
     if (loaded_ && options_->snapshot_every != 0 && version_ > snapshot_version_) save_snapshot();
+    detail::count(core_.telemetry(), "factum.aggregate.passivate.count", tags());
   }
 
   void on_append(command_op<A>& op, result<append_result> r, append_request request) {
@@ -149,28 +151,60 @@ class instance final : public instance_base {
   }
 
  private:
+  static constexpr span_names load_names = FACTUM_TELEMETRY_SPAN("aggregate", "load");
+  static constexpr span_names execute_names = FACTUM_TELEMETRY_SPAN("aggregate", "execute");
+  static constexpr span_names snapshot_load_names = FACTUM_TELEMETRY_SPAN("snapshot", "load");
+  static constexpr span_names snapshot_save_names = FACTUM_TELEMETRY_SPAN("snapshot", "save");
+
+  [[nodiscard]] std::array<telemetry_tag, 2> tags() const noexcept {
+    return {{{"aggregate", A::category}, {"stream", stream_.view()}}};
+  }
+
   result<void> load() {
+    telemetry_span span{core_.telemetry(), load_names, tags()};
     state_ = typename A::state{};
     version_ = 0;
     snapshot_version_ = 0;
     if constexpr (snapshottable<A>) {
       if (options_->snapshot_every != 0) {
-        auto s = core_.store().load_snapshot(stream_, snapshot_schema_of<A>());
-        if (!s) return std::move(s).error();
-        if (*s) {
-          auto decoded = decode_state<A>((*s)->state);
-          if (decoded) {  // an undecodable snapshot is ignored: the events are the truth
-            state_ = std::move(*decoded);
-            version_ = snapshot_version_ = (*s)->version;
-          }
+        if (auto ok = load_snapshot(); !ok) {
+          span.fail(ok.error().message());
+          return ok;
         }
       }
     }
     loaded_ = true;
     if (auto r = catch_up(); !r) {
       loaded_ = false;
+      span.fail(r.error().message());
       return r;
     }
+    span.stop(version_ - snapshot_version_);
+    detail::count(core_.telemetry(), "factum.aggregate.activate.count", tags());
+    return {};
+  }
+
+  /// Starts from the latest snapshot, when there is one that decodes.
+  result<void> load_snapshot() {
+    telemetry_span span{core_.telemetry(), snapshot_load_names, tags()};
+    auto s = core_.store().load_snapshot(stream_, snapshot_schema_of<A>());
+    if (!s) {
+      span.fail(s.error().message());
+      return std::move(s).error();
+    }
+    if (!*s) {
+      span.tag({"outcome", "none"});
+      span.stop();
+      return {};
+    }
+    auto decoded = decode_state<A>((*s)->state);
+    if (!decoded) {  // an undecodable snapshot is ignored: the events are the truth
+      span.fail("the snapshot does not decode; replaying the events");
+      return {};
+    }
+    state_ = std::move(*decoded);
+    version_ = snapshot_version_ = (*s)->version;
+    span.stop(0, (*s)->state.size());
     return {};
   }
 
@@ -212,9 +246,12 @@ class instance final : public instance_base {
       if (*stored) return answer_stored(op, **stored);
     }
     std::vector<event_data> events;
+    telemetry_span span{core_.telemetry(), execute_names, tags()};
     try {
       decision<typename A::event> d = A::execute(state_, op.cmd);
       if (d.rejected()) {
+        span.tag({"outcome", "rejected"});
+        span.stop();
         dispatch_result out;
         out.version = version_;
         out.streams.push_back({stream_, version_});
@@ -226,10 +263,13 @@ class instance final : public instance_base {
       events.reserve(op.decided.size());
       for (const auto& e : op.decided)
         events.push_back(codec::encode(e, op.event_metadata()));
+      span.stop(events.size());
     } catch (...) {
       loaded_ = false;  // no half-applied state survives: reload next time
-      return finish(op, error{errc::domain_exception, "execute on '" + stream_.str() + "' threw: " +
-                                                          describe(std::current_exception())});
+      error e{errc::domain_exception,
+              "execute on '" + stream_.str() + "' threw: " + describe(std::current_exception())};
+      span.fail(e.message());
+      return finish(op, std::move(e));
     }
     if (events.empty()) {
       dispatch_result out;
@@ -248,6 +288,8 @@ class instance final : public instance_base {
   }
 
   void retry(command_op<A>& op) {
+    detail::count(core_.telemetry(), "factum.aggregate.retry.count", tags(),
+                  "a concurrency conflict");
     const auto wait = options_->retry->backoff(op.attempt, random01());
     ++op.attempt;
     if (!op.backoff) op.backoff = std::make_unique<timer_type>(core_.timer_executor());
@@ -280,7 +322,11 @@ class instance final : public instance_base {
         return;  // a snapshot is an optimisation: the events stay the truth
       }
       s.taken_at = std::chrono::system_clock::now();
-      if (core_.store().save_snapshot(s)) snapshot_version_ = version_;
+      telemetry_span span{core_.telemetry(), snapshot_save_names, tags()};
+      auto saved = core_.store().save_snapshot(s);
+      if (!saved) return span.fail(saved.error().message());
+      span.stop(0, s.state.size());
+      snapshot_version_ = version_;
     }
   }
 

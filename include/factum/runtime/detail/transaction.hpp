@@ -63,6 +63,7 @@ class transaction : public answer_base, public commit_waiter {
     (indices{});
     stream = streams_[0];
     if (failed) return finish(std::move(*failed));
+    report_start();
     for (const auto& m : core_.middleware_list()) {
       command_context ctx = context();
       if (auto ok = m->before(ctx); !ok) return finish(std::move(ok).error());

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include <factum/core/detail/json_text.hpp>
+#include <factum/telemetry/detail/report.hpp>
 
 namespace factum {
 namespace detail {
@@ -113,12 +114,50 @@ result<append_result> replay(std::span<const stream_write> writes, Lookup&& look
   return out;
 }
 
+inline std::uint64_t count_events(std::span<const stream_write> writes) noexcept {
+  std::uint64_t n = 0;
+  for (const auto& w : writes)
+    n += w.events.size();
+  return n;
+}
+
+inline std::uint64_t count_bytes(std::span<const stream_write> writes) noexcept {
+  std::uint64_t n = 0;
+  for (const auto& w : writes)
+    for (const auto& e : w.events)
+      n += e.data.size();
+  return n;
+}
+
+inline std::uint64_t count_bytes(const std::vector<recorded_event>& events) noexcept {
+  std::uint64_t n = 0;
+  for (const auto& e : events)
+    n += e.data.size();
+  return n;
+}
+
+/// Ends a store span with the result `r`.
+template <class T>
+void end_span(telemetry_span& s, const result<T>& r, std::uint64_t events, std::uint64_t bytes) {
+  if (!s.active()) return;
+  if (r) return s.stop(events, bytes);
+  const std::string why = r.error().message();
+  s.fail(why);
+}
+
+inline constexpr span_names store_append = FACTUM_TELEMETRY_SPAN("store", "append");
+inline constexpr span_names store_read = FACTUM_TELEMETRY_SPAN("store", "read");
+
 }  // namespace detail
 
 inline result<append_result> event_store::append(std::span<const stream_write> writes,
                                                  const append_options& options) {
   if (auto ok = detail::check_writes(writes); !ok) return std::move(ok).error();
-  return do_append(writes, options);
+  detail::telemetry_span s{
+      telemetry_.get(), detail::store_append, {{"stream", writes.front().stream.view()}}};
+  auto r = do_append(writes, options);
+  if (s.active()) detail::end_span(s, r, detail::count_events(writes), detail::count_bytes(writes));
+  return r;
 }
 
 inline result<append_result> event_store::append(stream_id stream, expected_version expected,
@@ -150,7 +189,17 @@ inline std::vector<result<append_result>> event_store::append_batch(
       kept.push_back(requests[i]);
     passed = kept;
   }
+  detail::telemetry_span s{telemetry_.get(), detail::store_append, {{"batch", "group"}}};
   auto answers = do_append_batch(passed);
+  if (s.active()) {
+    std::uint64_t events = 0, bytes = 0;
+    for (std::size_t k = 0; k < passed.size() && k < answers.size(); ++k)
+      if (answers[k]) {
+        events += detail::count_events(passed[k].writes);
+        bytes += detail::count_bytes(passed[k].writes);
+      }
+    s.stop(events, bytes);
+  }
   for (std::size_t k = 0; k < valid.size(); ++k)
     out[valid[k]] = k < answers.size()
                         ? std::move(answers[k])
@@ -173,14 +222,26 @@ inline result<std::vector<recorded_event>> event_store::read_stream(const stream
                                                                     std::size_t limit) {
   if (auto ok = stream.validate(); !ok) return std::move(ok).error();
   if (limit == 0) return std::vector<recorded_event>{};
-  return do_read_stream(stream, std::max<std::uint64_t>(from_version, 1), limit);
+  detail::telemetry_span s{telemetry_.get(), detail::store_read, {{"stream", stream.view()}}};
+  auto r = do_read_stream(stream, std::max<std::uint64_t>(from_version, 1), limit);
+  if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
+  return r;
 }
 
 inline result<std::uint64_t> event_store::scan_stream(
     const stream_id& stream, std::uint64_t from_version,
     const std::function<void(const recorded_event&)>& fn) {
   if (auto ok = stream.validate(); !ok) return std::move(ok).error();
-  return do_scan_stream(stream, std::max<std::uint64_t>(from_version, 1), fn);
+  detail::telemetry_span s{telemetry_.get(), detail::store_read, {{"stream", stream.view()}}};
+  if (!s.active()) return do_scan_stream(stream, std::max<std::uint64_t>(from_version, 1), fn);
+  std::uint64_t bytes = 0;
+  auto r = do_scan_stream(stream, std::max<std::uint64_t>(from_version, 1),
+                          [&](const recorded_event& e) {
+                            bytes += e.data.size();
+                            fn(e);
+                          });
+  detail::end_span(s, r, r ? *r : 0, bytes);
+  return r;
 }
 
 inline result<std::uint64_t> event_store::do_scan_stream(
@@ -201,7 +262,10 @@ inline result<std::uint64_t> event_store::do_scan_stream(
 inline result<std::vector<recorded_event>> event_store::read_all(position after, std::size_t limit,
                                                                  const type_filter& types) {
   if (limit == 0) return std::vector<recorded_event>{};
-  return do_read_all(after, limit, types);
+  detail::telemetry_span s{telemetry_.get(), detail::store_read, {{"stream", "$all"}}};
+  auto r = do_read_all(after, limit, types);
+  if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
+  return r;
 }
 
 inline result<std::uint64_t> event_store::stream_version(const stream_id& stream) {

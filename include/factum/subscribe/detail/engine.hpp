@@ -34,10 +34,12 @@ class subscriber_base;
 class read_core {
  public:
   read_core(std::shared_ptr<event_store> store, pool_executor pool,
-            std::function<void(std::string_view)> log)
+            std::function<void(std::string_view)> log,
+            std::shared_ptr<telemetry_sink> telemetry = {})
       : store_(std::move(store)),
         pool_(std::move(pool)),
         log_(std::move(log)),
+        telemetry_(std::move(telemetry)),
         work_(timers_.get_executor()),
         thread_([this] { timers_.run(); }) {}
   read_core(const read_core&) = delete;
@@ -53,6 +55,8 @@ class read_core {
   void log(std::string_view message) const {
     if (log_) log_(message);
   }
+  /// Where subscribers report; null when nobody listens.
+  [[nodiscard]] telemetry_sink* telemetry() const noexcept { return telemetry_.get(); }
   void stop_timers() {
     work_.reset();
     timers_.stop();
@@ -64,6 +68,7 @@ class read_core {
   std::shared_ptr<event_store> store_;
   pool_executor pool_;
   std::function<void(std::string_view)> log_;
+  std::shared_ptr<telemetry_sink> telemetry_;
   asio::thread_pool blocking_{1};
   asio::io_context timers_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -208,6 +213,8 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   }
 
  protected:
+  /// The telemetry component it reports as: `handler`, `projection` or `process`.
+  [[nodiscard]] virtual std::string_view component() const noexcept { return "handler"; }
   /// Where it resumes: its checkpoint, nullopt when it has none.
   virtual result<std::optional<position>> load_checkpoint() = 0;
   /// Handles `events` (all after the cursor, of its types) and records the
@@ -317,6 +324,22 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     asio::post(strand_, [self = shared_from_this()] { self->step(); });
   }
 
+  /// Reports a retry of `e`, or that it went to the dead letters.
+  void report(const recorded_event& e, const error& failure, bool dead) {
+    auto* sink = rc_.telemetry();
+    if (!sink) return;
+    const auto c = component();
+    std::string_view name =
+        c == "projection"
+            ? (dead ? "factum.projection.dead_letter.count" : "factum.projection.retry.count")
+        : c == "process"
+            ? (dead ? "factum.process.dead_letter.count" : "factum.process.retry.count")
+        : dead ? "factum.handler.dead_letter.count"
+               : "factum.handler.retry.count";
+    const std::string why = failure.message();
+    count(sink, name, {{"subscriber", name_}, {"event_type", e.type}}, why);
+  }
+
   /// Handles `batch`; false when it scheduled a retry of what is left.
   bool deliver(std::vector<recorded_event>& batch) {
     std::span<const recorded_event> rest(batch);
@@ -346,6 +369,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       stalls_ = 0;
       ++attempts_;
       if (attempts_ < options_.retry.max_attempts && retryable(failure)) {
+        report(e, failure, false);
         retrying_.assign(rest.begin(), rest.end());
         const auto wait = options_.retry.backoff(attempts_, random01());
         later([](subscriber_base& self) { self.step(); }, wait);
@@ -362,6 +386,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
               options_.retry.backoff(attempts_, random01()));
         return false;
       }
+      report(e, failure, true);
       fail_waiters_at(e.global_position, failure);
       attempts_ = 0;
       cursor_ = e.pos;

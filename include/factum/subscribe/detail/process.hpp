@@ -54,6 +54,7 @@ class process_subscriber final : public typed_subscriber {
   }
 
  protected:
+  [[nodiscard]] std::string_view component() const noexcept override { return "process"; }
   result<void> handle_again(const recorded_event& e) override { return step(e); }
   result<std::optional<position>> load_checkpoint() override {
     return rc_.store().load_checkpoint(name());
@@ -104,7 +105,27 @@ class process_subscriber final : public typed_subscriber {
     return name() + "/" + input.to_string() + "/" + std::string(what);
   }
 
+  static constexpr span_names event_names = FACTUM_TELEMETRY_SPAN("process", "event");
+
   result<void> step(const recorded_event& e) {
+    telemetry_span span{
+        rc_.telemetry(), event_names, {{"subscriber", name()}, {"event_type", e.type}}};
+    auto r = step_one(e);
+    if (span.active()) {
+      if (r)
+        span.stop(1, e.data.size());
+      else
+        span.fail(r.error().message(), 1);
+    }
+    return r;
+  }
+
+  /// Reports `what` (a count) with the subscriber's name and `tag`.
+  void report(std::string_view what, telemetry_tag tag) const {
+    count(rc_.telemetry(), what, {{"subscriber", name()}, tag});
+  }
+
+  result<void> step_one(const recorded_event& e) {
     return with_decoded<list>(rc_, name(), e, [&](const auto& event) -> result<void> {
       const correlation c = [&] {
         if constexpr (requires { manager_.correlate(event, e); })
@@ -123,12 +144,17 @@ class process_subscriber final : public typed_subscriber {
       if (process->seen || process->ended) return {};  // handled before / finished
       if (process->version == 0 && c.what() == correlation::kind::next)
         return {};  // no such process
+      const bool begins = process->version == 0;
       reaction<command> r = manager_.handle(std::as_const(process->s), event);
       state next = process->s;
       manager_.apply(next, event);
       if (auto ok = send_all(stream, *process, next, r.commands, e); !ok) return ok;
       if (auto ok = schedule(r.deadlines, e); !ok) return ok;
-      return record(stream, *process, e, c.what() == correlation::kind::stop);
+      const bool ends = c.what() == correlation::kind::stop;
+      if (auto ok = record(stream, *process, e, ends); !ok) return ok;
+      if (begins) report("factum.process.start.count", {"process_id", c.id()});
+      if (ends) report("factum.process.stop.count", {"process_id", c.id()});
+      return {};
     });
   }
 
@@ -201,6 +227,7 @@ class process_subscriber final : public typed_subscriber {
     if constexpr (requires { manager_.compensate(s, commands[0], refused->why); }) {
       const std::size_t i = refused->command;
       std::vector<command> undo = manager_.compensate(s, commands[i], refused->why);
+      report("factum.process.compensate.count", {"stream", stream.view()});
       for (std::size_t k = 0; k < undo.size(); ++k) {
         error u = send_one(undo[k], cause,
                            key(cause, "compensate/" + std::to_string(i) + "/" + std::to_string(k)));
@@ -250,7 +277,11 @@ class process_subscriber final : public typed_subscriber {
                 std::string why = r.rejection ? r.rejection->message : ec.message();
                 done.set_value(error{ec, why});
               });
-          return done.get_future().get();
+          error e = done.get_future().get();
+          report("factum.process.command.count", {"outcome", !e.code()                ? "ok"
+                                                             : is_rejection(e.code()) ? "rejected"
+                                                                                      : "error"});
+          return e;
         },
         c);
   }

@@ -10,6 +10,7 @@
 #include <factum/core/codec.hpp>
 #include <factum/subscribe/detail/engine.hpp>
 #include <factum/subscribe/subscriber.hpp>
+#include <factum/telemetry/detail/report.hpp>
 
 namespace factum::detail {
 
@@ -118,7 +119,21 @@ class handler_subscriber final : public typed_subscriber {
   }
 
  private:
+  static constexpr span_names event_names = FACTUM_TELEMETRY_SPAN("handler", "event");
+
   result<void> call(const recorded_event& e) {
+    telemetry_span span{
+        rc_.telemetry(), event_names, {{"subscriber", name()}, {"event_type", e.type}}};
+    auto r = call_handler(e);
+    if (span.active()) {
+      if (r)
+        span.stop(1, e.data.size());
+      else
+        span.fail(r.error().message(), 1);
+    }
+    return r;
+  }
+  result<void> call_handler(const recorded_event& e) {
     if constexpr (untyped_event_handler<H>) {
       try {
         return as_result([&] { return handler_.handle(e); });
@@ -194,15 +209,23 @@ class projection_subscriber final : public typed_subscriber {
   }
 
  protected:
+  [[nodiscard]] std::string_view component() const noexcept override { return "projection"; }
   result<std::optional<position>> load_checkpoint() override {
     return model_->load_checkpoint(name());
   }
   std::size_t handle(std::span<const recorded_event> events, error& failure) override {
+    telemetry_span span{rc_.telemetry(), checkpoint_names, {{"subscriber", name()}}};
     auto whole = model_->commit(name(), events.back().pos, [&](writer& w) -> result<void> {
       for (const auto& e : events)
         if (auto r = project(w, e); !r) return r;
       return {};
     });
+    if (span.active()) {
+      if (whole)
+        span.stop(events.size());
+      else
+        span.fail(whole.error().message(), events.size());
+    }
     if (whole) return events.size();
     if (events.size() == 1) {
       failure = std::move(whole).error();
@@ -226,7 +249,22 @@ class projection_subscriber final : public typed_subscriber {
   }
 
  private:
+  static constexpr span_names event_names = FACTUM_TELEMETRY_SPAN("projection", "event");
+  static constexpr span_names checkpoint_names = FACTUM_TELEMETRY_SPAN("projection", "checkpoint");
+
   result<void> project(writer& w, const recorded_event& e) {
+    telemetry_span span{
+        rc_.telemetry(), event_names, {{"subscriber", name()}, {"event_type", e.type}}};
+    auto r = project_one(w, e);
+    if (span.active()) {
+      if (r)
+        span.stop(1, e.data.size());
+      else
+        span.fail(r.error().message(), 1);
+    }
+    return r;
+  }
+  result<void> project_one(writer& w, const recorded_event& e) {
     return with_decoded<list>(rc_, name(), e, [&](const auto& event) -> result<void> {
       if constexpr (requires { projection_.project(w, event, e); })
         return as_result([&] { return projection_.project(w, event, e); });
