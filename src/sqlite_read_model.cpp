@@ -410,6 +410,14 @@ struct sqlite_read_model::impl {
   template <class Then>
   result<void> transact(std::string_view doing, const std::function<result<void>(sql&)>& fn,
                         Then&& then) {
+    return transact(
+        doing, [](detail::sql_session&) { return result<void>{}; }, fn, std::forward<Then>(then));
+  }
+  /// BEGIN IMMEDIATE; first(writer); fn; then(writer); COMMIT, or ROLLBACK
+  /// on any failure.
+  template <class First, class Then>
+  result<void> transact(std::string_view doing, First&& first,
+                        const std::function<result<void>(sql&)>& fn, Then&& then) {
     if (write_owner.load() == std::this_thread::get_id())
       return error{errc::invalid_argument, std::string(doing) +
                                                ": called from inside another transaction of '" +
@@ -428,8 +436,8 @@ struct sqlite_read_model::impl {
     const std::string context = std::string(doing) + " in '" + file.string() + "'";
     if (auto r = writer.conn.exec(sql_begin, context); !r) return r;
 
-    result<void> r;
-    {
+    result<void> r = first(writer);
+    if (r) {
       flag_guard txn{writer.in_txn};
       flag_guard user{writer.user_code};
       writer.changes = 0;
@@ -501,6 +509,32 @@ result<void> sqlite_read_model::commit(std::string_view name, const position& p,
   const std::string doing = "committing the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 2> values{sql_value{std::string(name)}, sql_value{p.to_string()}};
   return impl_->transact(doing, fn, [&](detail::sql_session& w) {
+    return w.run(sql_checkpoint_save, values, nullptr, false);
+  });
+}
+
+result<void> sqlite_read_model::commit(std::string_view name,
+                                       const std::optional<position>& expected, const position& p,
+                                       const std::function<result<void>(sql&)>& fn) {
+  if (!impl_) return moved_from();
+  if (name.empty()) return no_name();
+  const std::string doing = "committing the read model of '" + std::string(name) + "'";
+  const std::array<sql_value, 2> values{sql_value{std::string(name)}, sql_value{p.to_string()}};
+  const std::array<sql_value, 1> key{sql_value{std::string(name)}};
+  auto check = [&](detail::sql_session& w) -> result<void> {
+    std::optional<std::string> stored;
+    const std::function<void(const sql_row&)> read = [&](const sql_row& row) {
+      stored = std::string(row.text(0));
+    };
+    if (auto r = w.run(sql_checkpoint_load, key, &read, false); !r) return r;
+    const std::optional<std::string> want =
+        expected ? std::optional<std::string>{expected->to_string()} : std::nullopt;
+    if (stored == want) return {};
+    return error{errc::concurrency_conflict,
+                 doing + ": its checkpoint is " + stored.value_or("not stored") + ", not " +
+                     want.value_or("not stored") + " (another process committed first)"};
+  };
+  return impl_->transact(doing, check, fn, [&](detail::sql_session& w) {
     return w.run(sql_checkpoint_save, values, nullptr, false);
   });
 }

@@ -7,6 +7,8 @@
 #                          CMAKE_PREFIX_PATH set to the moved prefix only.
 # -DMODE=add_subdirectory  builds the consumer with factum's sources inside.
 #
+# RUN and WANT (optional): the programs to run and what their output must
+# match, as regular expressions (tests/docs/run_tutorial.cmake sets them).
 # Other arguments: FACTUM_SOURCE_DIR, FACTUM_BINARY_DIR, CONSUMER_DIR, WORK_DIR,
 # WITH_SQLITE, CONFIG, INSTALL_LIBDIR, INSTALL_INCLUDEDIR, INSTALL_DOCDIR, and the
 # parent build's GENERATOR, MAKE_PROGRAM, CXX_COMPILER, CXX_FLAGS,
@@ -140,20 +142,31 @@ endif()
 # One compile at a time: ctest may run other builds beside this one.
 run("${CMAKE_COMMAND}" --build "${build}" ${config_args} --parallel 1)
 
-execute_process(COMMAND "${build}/bin/factum_consumer"
-  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-message(STATUS "factum_consumer -> ${rc}\n${out}${err}")
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "factum_consumer failed (${rc})")
+# RUN: the programs to run, relative to the build folder, in order (default
+# the consumer); WANT: what their output must contain (default the
+# consumer's lines).
+if(NOT DEFINED RUN)
+  set(RUN bin/factum_consumer)
 endif()
-set(want "memory_store: ok")
-if(WITH_SQLITE)
-  list(APPEND want "sqlite_store: ok")
+if(NOT DEFINED WANT)
+  set(WANT "memory_store: ok")
+  if(WITH_SQLITE)
+    list(APPEND WANT "sqlite_store: ok")
+  endif()
 endif()
-foreach(w IN LISTS want)
-  string(FIND "${out}" "${w}" at)
-  if(at EQUAL -1)
-    message(FATAL_ERROR "factum_consumer did not print '${w}'")
+set(out "")
+foreach(program IN LISTS RUN)
+  execute_process(COMMAND "${build}/${program}" WORKING_DIRECTORY "${build}"
+    RESULT_VARIABLE rc OUTPUT_VARIABLE program_out ERROR_VARIABLE err)
+  message(STATUS "${program} -> ${rc}\n${program_out}${err}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${program} failed (${rc})")
+  endif()
+  string(APPEND out "${program_out}")
+endforeach()
+foreach(w IN LISTS WANT)
+  if(NOT out MATCHES "${w}")
+    message(FATAL_ERROR "the output does not match '${w}'")
   endif()
 endforeach()
 

@@ -100,6 +100,32 @@ TEST_CASE("read model: commit stores the rows and the checkpoint together",
   CHECK(count_rows(model, "balances") == 2);
 }
 
+TEST_CASE("read model: a conditional commit applies only on the checkpoint it expects",
+          "[sqlite][read_model]") {
+  temp_dir dir;
+  auto model = open_model(dir / "rm.db");
+  bool ran = false;
+  auto add_one = [&](sql& db) {
+    ran = true;
+    return add(db, "acc-1", 1);
+  };
+  // No checkpoint yet: only "none stored" fits.
+  auto wrong = model.commit("balances", position::at(1), position::at(2), add_one);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error() == errc::concurrency_conflict);
+  CHECK_FALSE(ran);  // refused before the projection's writes
+  REQUIRE(model.commit("balances", std::nullopt, position::at(2), add_one));
+  // A second process that read the same checkpoint commits the same batch: refused.
+  ran = false;
+  auto again = model.commit("balances", std::nullopt, position::at(2), add_one);
+  REQUIRE_FALSE(again);
+  CHECK(again.error() == errc::concurrency_conflict);
+  CHECK_FALSE(ran);
+  REQUIRE(model.commit("balances", position::at(2), position::at(5), add_one));
+  CHECK(balance(model, "acc-1") == 2);
+  CHECK(model.load_checkpoint("balances").value() == position::at(5));
+}
+
 TEST_CASE("read model: values of every kind bind and read back", "[sqlite][read_model]") {
   temp_dir dir;
   auto model = sqlite_read_model::open(dir / "values.db").value();

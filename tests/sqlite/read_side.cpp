@@ -5,6 +5,8 @@
 // with no crash: the projection counted every event once, every transfer
 // was carried out once.
 #include <csignal>
+#include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <random>
@@ -115,4 +117,52 @@ TEST_CASE("sqlite: a projection and a process manager killed mid-stream end as i
     CHECK(projected[id] == balance);
   }
   CHECK(subs.dead_letters().value().empty());
+}
+
+TEST_CASE("sqlite: two nodes projecting into one file apply each event once",
+          "[sqlite][read_side]") {
+  temp_dir dir;
+  const auto file = dir / "bank.db";
+  struct node {
+    factum::runtime rt;
+    std::shared_ptr<factum::sqlite_read_model> accounts;
+    factum::subscriptions subs;
+    factum::subscription summary;
+    explicit node(const std::filesystem::path& f)
+        : rt(factum::sqlite_store{f}),
+          accounts(std::make_shared<factum::sqlite_read_model>(f)),
+          subs(rt, [] {
+            factum::subscriptions_options o;
+            o.log = {};
+            o.poll_interval = std::chrono::milliseconds{5};
+            return o;
+          }()) {
+      REQUIRE(bank::account_summary::create(*accounts));
+      summary = subs.add(bank::account_summary{}, accounts);
+    }
+  };
+  node one{file}, two{file};
+  auto opened = [](node& n, const std::string& id) {
+    return n.rt.dispatch<bank::account>(id, bank::open_account{"owner"}, boost::asio::use_future);
+  };
+  opened(one, "a").get();
+  opened(two, "b").get();
+  // Both nodes write (one to "a", two to "b") and both project, at once.
+  std::vector<std::future<factum::dispatch_result>> pending;
+  for (int i = 0; i < 200; ++i) {
+    node& n = i % 2 == 0 ? one : two;
+    pending.push_back(n.rt.dispatch<bank::account>(i % 2 == 0 ? "a" : "b", bank::deposit{1},
+                                                   boost::asio::use_future));
+  }
+  for (auto& p : pending)
+    p.get();
+  REQUIRE(settle(one.rt, {one.summary}));
+  REQUIRE(settle(two.rt, {two.summary}));
+  std::map<std::string, std::int64_t> projected;
+  REQUIRE(one.accounts->query("SELECT id, balance FROM accounts", [&](const factum::sql_row& r) {
+    projected[std::string(r.text(0))] = r.int64(1);
+  }));
+  CHECK(projected["a"] == one.rt.state_of<bank::account>("a").value().state.balance);
+  CHECK(projected["b"] == one.rt.state_of<bank::account>("b").value().state.balance);
+  CHECK(projected["a"] + projected["b"] == 200);
 }

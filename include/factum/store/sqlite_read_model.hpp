@@ -210,6 +210,13 @@ class sqlite_read_model {
   /// `reset` from inside `fn` is `errc::invalid_argument`.
   result<void> commit(std::string_view name, const position& p,
                       const std::function<result<void>(sql&)>& fn);
+  /// Like `commit`, only when the stored checkpoint of `name` is `expected`
+  /// (nullopt: none stored); otherwise `errc::concurrency_conflict` and
+  /// nothing is written, `fn` not even run. Projections commit this way, so
+  /// that processes projecting into one file apply each event once: the
+  /// first commit of a batch wins, the others move to its checkpoint.
+  result<void> commit(std::string_view name, const std::optional<position>& expected,
+                      const position& p, const std::function<result<void>(sql&)>& fn);
 
   /// Atomically: `fn(sql&)` (e.g. `DELETE FROM` the projection's tables) and
   /// the checkpoint of `name` deleted, so the projection rebuilds from the start.

@@ -256,6 +256,10 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     if (!stopped_) wake_locked();
   }
   [[nodiscard]] asio::strand<pool_executor>& strand() noexcept { return strand_; }
+  /// From `handle`: another process moved the checkpoint to `p` (nothing of
+  /// the batch was handled here); the subscriber drops the batch and catches
+  /// up from `p`.
+  void resync(position p) { resync_ = p; }
 
  private:
   void wake_locked() {
@@ -346,6 +350,15 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     while (!rest.empty()) {
       error failure;
       const std::size_t done = handle(rest, failure);
+      if (resync_) {
+        cursor_ = *resync_;
+        resync_.reset();
+        attempts_ = 0;
+        show(cursor_);
+        std::lock_guard lock(queue_mutex_);
+        overflowed_ = true;  // the next step catches up from the new cursor
+        return true;
+      }
       if (done != 0) {
         cursor_ = rest[done - 1].pos;
         attempts_ = 0;
@@ -478,6 +491,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   bool begun_ = false;
   bool catching_up_ = true;
   std::uint32_t attempts_ = 0;
+  std::optional<position> resync_;
   std::uint32_t stalls_ = 0;
   std::vector<recorded_event> retrying_;
 

@@ -215,7 +215,7 @@ class projection_subscriber final : public typed_subscriber {
   }
   std::size_t handle(std::span<const recorded_event> events, error& failure) override {
     telemetry_span span{rc_.telemetry(), checkpoint_names, {{"subscriber", name()}}};
-    auto whole = model_->commit(name(), events.back().pos, [&](writer& w) -> result<void> {
+    auto whole = commit(strand_cursor(), events.back().pos, [&](writer& w) -> result<void> {
       for (const auto& e : events)
         if (auto r = project(w, e); !r) return r;
       return {};
@@ -227,18 +227,21 @@ class projection_subscriber final : public typed_subscriber {
         span.fail(whole.error().message(), events.size());
     }
     if (whole) return events.size();
+    if (follow(whole.error())) return 0;
     if (events.size() == 1) {
       failure = std::move(whole).error();
       return 0;
     }
     // Find the event that fails: one commit each, up to it.
+    position from = strand_cursor();
     for (std::size_t i = 0; i < events.size(); ++i) {
-      auto one =
-          model_->commit(name(), events[i].pos, [&](writer& w) { return project(w, events[i]); });
+      auto one = commit(from, events[i].pos, [&](writer& w) { return project(w, events[i]); });
       if (!one) {
+        if (i == 0 && follow(one.error())) return 0;
         failure = std::move(one).error();
         return i;
       }
+      from = events[i].pos;
     }
     return events.size();
   }
@@ -249,6 +252,29 @@ class projection_subscriber final : public typed_subscriber {
   }
 
  private:
+  /// Commits `fn` and the checkpoint `p`; in a read model that can tell
+  /// (the SQLite one), only when its stored checkpoint is still `from`.
+  template <class F>
+  result<void> commit(const position& from, const position& p, F&& fn) {
+    if constexpr (requires { model_->commit(name(), std::optional<position>{}, p, fn); }) {
+      const std::optional<position> expected =
+          from == position{} ? std::nullopt : std::optional<position>{from};
+      return model_->commit(name(), expected, p, std::forward<F>(fn));
+    } else {
+      return model_->commit(name(), p, std::forward<F>(fn));
+    }
+  }
+
+  /// After a commit that found another process' checkpoint: true when the
+  /// subscriber now follows it (catches up from there).
+  bool follow(const error& e) {
+    if (e.code() != errc::concurrency_conflict) return false;
+    auto stored = model_->load_checkpoint(name());
+    if (!stored) return false;
+    resync(stored->value_or(position{}));
+    return true;
+  }
+
   static constexpr span_names event_names = FACTUM_TELEMETRY_SPAN("projection", "event");
   static constexpr span_names checkpoint_names = FACTUM_TELEMETRY_SPAN("projection", "checkpoint");
 
