@@ -82,6 +82,11 @@ std::optional<factum::sqlite_store> open_store(const std::string& db) {
   if (store) return std::move(*store);
   if (store.error() == factum::errc::storage_corrupt)
     fail("'" + db + "' is not an SQLite database (" + store.error().message() + ")");
+  else if (store.error() == factum::errc::storage_read_only)
+    // Reading a WAL database needs its -shm file; SQLite cannot create one
+    // in a folder it may not write.
+    fail(store.error().message() + " (a reader needs '" + db +
+         "-shm' beside the file; copy it to a folder you can write)");
   else
     fail(store.error());
   return std::nullopt;
