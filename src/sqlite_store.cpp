@@ -98,6 +98,13 @@ constexpr const char* sql_read_all = "SELECT " FACTUM_EVENT_COLUMNS
 constexpr const char* sql_stream_version =
     "SELECT max(e.version) FROM streams s JOIN events e ON e.stream_key = s.stream_key"
     " WHERE s.name = ?1";
+// From the first name >= the prefix, in name order (the UNIQUE index on
+// `name`); the caller stops at the first name without the prefix.
+constexpr const char* sql_streams =
+    "SELECT s.name, e.version, e.position, e.recorded_at FROM streams s"
+    " JOIN events e ON e.stream_key = s.stream_key"
+    " AND e.version = (SELECT max(version) FROM events WHERE stream_key = s.stream_key)"
+    " WHERE s.name >= ?1 ORDER BY s.name";
 constexpr const char* sql_snapshot_save =
     "INSERT INTO snapshots(stream, version, schema_version, state, taken_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(stream, version) DO UPDATE SET"
@@ -889,6 +896,24 @@ result<std::uint64_t> sqlite_store::do_stream_version(const stream_id& stream) {
       "reading the version of '" + stream.str() + "'");
   if (!v) return std::move(v).error();
   return static_cast<std::uint64_t>(*v);
+}
+
+result<std::vector<stream_info>> sqlite_store::streams(std::string_view prefix, std::size_t limit) {
+  return impl_->query(
+      sql_streams, [&](sq::statement& st) { st.bind(1, prefix); },
+      [&](session& s, sq::statement& st) -> result<std::vector<stream_info>> {
+        std::vector<stream_info> out;
+        while (out.size() < limit) {
+          const int rc = st.step();
+          if (rc == SQLITE_DONE) break;
+          if (rc != SQLITE_ROW) return s.conn.fail(rc, "listing streams");
+          const std::string_view name = st.text(0);
+          if (!name.starts_with(prefix)) break;
+          out.push_back({stream_id{name}, static_cast<std::uint64_t>(st.int64(1)),
+                         static_cast<std::uint64_t>(st.int64(2)), from_ns(st.int64(3))});
+        }
+        return out;
+      });
 }
 
 result<position> sqlite_store::head() {

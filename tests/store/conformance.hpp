@@ -811,6 +811,49 @@ void batch_invalid_requests() {
 }
 
 template <class F>
+void streams_listed_by_name() {
+  F f;
+  auto& s = f.store;
+  CHECK(s.streams().value().empty());
+  REQUIRE(s.append("b-1", expected_version::no_stream(), deposits({1, 2})));
+  REQUIRE(s.append("a-2", expected_version::no_stream(), deposits({3})));
+  REQUIRE(
+      s.append(std::vector<stream_write>{{"a-10", expected_version::no_stream(), deposits({4, 5})},
+                                         {"b-1", expected_version::exact(2), deposits({6})}}));
+  REQUIRE(s.append("a-10", expected_version::exact(2), deposits({7})));
+  // A conflict creates no stream.
+  REQUIRE_FALSE(s.append("c-1", expected_version::stream_exists(), deposits({8})));
+
+  auto all = s.streams().value();
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].stream == stream_id{"a-10"});  // byte order: "a-10" < "a-2"
+  CHECK(all[0].version == 3);
+  CHECK(all[0].last_position == 7);
+  CHECK(all[1].stream == stream_id{"a-2"});
+  CHECK(all[1].version == 1);
+  CHECK(all[1].last_position == 3);
+  CHECK(all[2].stream == stream_id{"b-1"});
+  CHECK(all[2].version == 3);
+  CHECK(all[2].last_position == 6);
+  for (const auto& info : all)
+    CHECK(info.last_recorded_at == s.read_stream(info.stream).value().back().recorded_at);
+
+  auto a = s.streams("a-").value();
+  REQUIRE(a.size() == 2);
+  CHECK(a[0].stream == stream_id{"a-10"});
+  CHECK(a[1].stream == stream_id{"a-2"});
+  auto a1 = s.streams("a-1").value();
+  REQUIRE(a1.size() == 1);
+  CHECK(a1[0] == all[0]);
+  CHECK(s.streams("b-1").value() == std::vector<stream_info>{all[2]});
+  CHECK(s.streams("a-3").value().empty());
+  CHECK(s.streams("zz").value().empty());
+  CHECK(s.streams("", 2).value() == std::vector<stream_info>{all[0], all[1]});
+  CHECK(s.streams("a-", 1).value() == std::vector<stream_info>{all[0]});
+  CHECK(s.streams("", 0).value().empty());
+}
+
+template <class F>
 void concurrent_batches() {
   F f;
   auto& s = f.store;
@@ -872,6 +915,7 @@ void concurrent_batches() {
                           "read all in order, filtered by type")                                   \
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, bad_arguments, "bad arguments")                           \
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, snapshots, "snapshots")                                   \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, streams_listed_by_name, "streams listed by name")         \
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, checkpoints, "checkpoints")                               \
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_records, "command records")                       \
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, dead_letters, "dead letters")                             \

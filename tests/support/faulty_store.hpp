@@ -27,6 +27,10 @@ class faulty_store final : public factum::event_store {
   void only_streams(std::string prefix) { prefix_ = std::move(prefix); }
   [[nodiscard]] int appends() const { return appends_.load(); }
 
+  factum::result<std::vector<factum::stream_info>> streams(std::string_view prefix,
+                                                           std::size_t limit) override {
+    return inner_->streams(prefix, limit);
+  }
   factum::result<factum::position> head() override { return inner_->head(); }
   factum::result<void> save_checkpoint(std::string_view s, const factum::position& p) override {
     return inner_->save_checkpoint(s, p);

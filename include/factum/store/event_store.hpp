@@ -85,6 +85,16 @@ struct dead_letter {
   timestamp failed_at{};
 };
 
+/// One stream as `event_store::streams` lists it.
+struct stream_info {
+  factum::stream_id stream;
+  std::uint64_t version = 0;        ///< its last event's version (= its event count)
+  std::uint64_t last_position = 0;  ///< the global position of its last event
+  timestamp last_recorded_at{};     ///< when its last event was committed
+
+  friend bool operator==(const stream_info&, const stream_info&) = default;
+};
+
 /// Names of event types to read; empty means every type.
 using type_filter = std::vector<std::string>;
 
@@ -168,6 +178,16 @@ class event_store {
                                                              const type_filter& types = {});
   /// The stream's version: its last event's version, 0 when it has none.
   [[nodiscard]] result<std::uint64_t> stream_version(const stream_id& stream);
+  /// The streams whose names start with `prefix` (all when empty), sorted by
+  /// name (byte order), at most `limit`; streams with no events are not listed.
+  /// For tools and administration (factum-inspect), not for the hot path: it
+  /// may read an index of every stream.
+  /// ```
+  /// for (const auto& s : store.streams("account-").value())
+  ///   std::cout << s.stream.str() << " at version " << s.version << '\n';
+  /// ```
+  [[nodiscard]] virtual result<std::vector<stream_info>> streams(std::string_view prefix = {},
+                                                                 std::size_t limit = no_limit) = 0;
   /// The position of the last committed event (`position::start()` when empty).
   [[nodiscard]] virtual result<position> head() = 0;
 

@@ -8,6 +8,7 @@ struct append_result;
 struct append_options;
 struct snapshot;
 struct dead_letter;
+struct stream_info;
 class event_store;
 class memory_store;
 class sqlite_store;

@@ -42,6 +42,8 @@ class memory_store final : public event_store {
   }
   memory_store& operator=(memory_store&&) = delete;
 
+  [[nodiscard]] result<std::vector<stream_info>> streams(std::string_view prefix = {},
+                                                         std::size_t limit = no_limit) override;
   [[nodiscard]] result<position> head() override;
   result<void> save_checkpoint(std::string_view subscriber, const position& p) override;
   [[nodiscard]] result<std::optional<position>> load_checkpoint(

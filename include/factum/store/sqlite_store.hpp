@@ -66,6 +66,8 @@ class sqlite_store final : public event_store {
   /// one fsync.
   [[nodiscard]] bool prefers_batches() const noexcept override;
 
+  [[nodiscard]] result<std::vector<stream_info>> streams(std::string_view prefix = {},
+                                                         std::size_t limit = no_limit) override;
   [[nodiscard]] result<position> head() override;
   result<void> save_checkpoint(std::string_view subscriber, const position& p) override;
   [[nodiscard]] result<std::optional<position>> load_checkpoint(

@@ -124,6 +124,28 @@ inline result<std::uint64_t> memory_store::do_stream_version(const stream_id& st
   return version_of(stream);
 }
 
+inline result<std::vector<stream_info>> memory_store::streams(std::string_view prefix,
+                                                              std::size_t limit) {
+  std::shared_lock lock(mutex_);
+  std::vector<const std::pair<const stream_id, std::vector<std::uint64_t>>*> found;
+  for (const auto& entry : streams_)
+    if (!entry.second.empty() && entry.first.view().starts_with(prefix)) found.push_back(&entry);
+  const auto by_name = [](const auto* a, const auto* b) {
+    return a->first.view() < b->first.view();
+  };
+  const std::size_t n = std::min(limit, found.size());
+  std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(n), found.end(),
+                    by_name);
+  std::vector<stream_info> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& [stream, positions] = *found[i];
+    const recorded_event& last = log_[positions.back() - 1];
+    out.push_back({stream, positions.size(), last.global_position, last.recorded_at});
+  }
+  return out;
+}
+
 inline result<position> memory_store::head() {
   std::shared_lock lock(mutex_);
   return position::at(log_.size());
