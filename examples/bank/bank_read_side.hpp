@@ -5,12 +5,8 @@
 /// - `account_summary`: a projection into SQLite (table `accounts`: id,
 ///   owner, balance), committed with its checkpoint in one transaction;
 /// - `transfers`: the process manager that carries out a requested
-///   transfer: debit, credit, and a refund when the credit is refused;
-/// - `notifier`: an event handler that "sends" a notice for every
-///   withdrawal (here: keeps it in a list the program prints).
+///   transfer: debit, credit, and a refund when the credit is refused.
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <variant>
 #include <vector>
@@ -84,23 +80,6 @@ struct transfers {
     if (!std::holds_alternative<deposit>(std::get<factum::send<account>>(failed).command))
       return {};
     return {factum::send<account>{s.from, deposit{s.amount}}};
-  }
-};
-
-struct notifier {
-  static constexpr std::string_view name = "notifier";
-  using interested_in = factum::events<money_withdrawn>;
-
-  struct outbox {
-    std::mutex mutex;
-    std::vector<std::string> sent;
-  };
-  std::shared_ptr<outbox> out = std::make_shared<outbox>();
-
-  void handle(const money_withdrawn& e, const factum::recorded_event& r) {
-    std::lock_guard lock(out->mutex);
-    out->sent.push_back("notice to " + r.stream.str() + ": " + std::to_string(e.amount) +
-                        " withdrawn (global position " + std::to_string(r.global_position) + ")");
   }
 };
 
