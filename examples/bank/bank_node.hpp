@@ -8,12 +8,10 @@
 /// their appends, each subscriber keeps its checkpoint in the file, and the
 /// transfer process manager sends its commands with ids made from the
 /// request, so a step that two nodes both take (or one redoes after a
-/// crash) moves the money once. The projection is another matter: its
-/// checkpoint commits with its rows, but it is not a lock, and two
-/// processes projecting the same events at once would both count them. So
-/// a node runs the projection only while it holds the file's projection
-/// lock (`<db>.projection.lock`, taken by `settle`); the process manager
-/// runs in every node from the start.
+/// crash) moves the money once. The projection runs in every node too: its
+/// rows commit with its checkpoint, and only on the checkpoint it read, so
+/// when two nodes project the same batch the first commit wins and the
+/// other follows its checkpoint (each event counts once).
 /// ```
 /// auto n = bank::node::open("bank.db").value();
 /// n->runtime().dispatch<bank::account>("acc-1", bank::deposit{100}, use_future).get();
@@ -21,53 +19,23 @@
 /// ```
 #include <algorithm>
 #include <chrono>
-#include <fcntl.h>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
-#include <sys/file.h>
 #include <thread>
-#include <unistd.h>
 #include <utility>
 
 #include <factum/runtime.hpp>
 #include <factum/store/sqlite_read_model.hpp>
 #include <factum/store/sqlite_store.hpp>
 #include <factum/subscribe.hpp>
+#include <factum/telemetry/metrics.hpp>
 
 #include "bank_domain.hpp"
 #include "bank_read_side.hpp"
 
 namespace bank {
-
-/// An exclusive lock on a file (flock), held until destroyed; a killed
-/// process loses it. A separate file, not the database: closing any
-/// descriptor of the database would drop SQLite's own locks.
-class file_lock {
- public:
-  /// Tries until `deadline`; `held()` says whether it got it.
-  file_lock(const std::filesystem::path& file, std::chrono::steady_clock::time_point deadline)
-      : fd_(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    while (fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        ::close(fd_);
-        fd_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    }
-  }
-  file_lock(const file_lock&) = delete;
-  file_lock& operator=(const file_lock&) = delete;
-  ~file_lock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] bool held() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 class node {
  public:
@@ -83,8 +51,8 @@ class node {
     if (!model) return std::move(model).error();
     auto accounts = std::make_shared<factum::sqlite_read_model>(std::move(*model));
     if (auto ok = account_summary::create(*accounts); !ok) return std::move(ok).error();
-    std::unique_ptr<node> n{new node(db, std::make_shared<factum::sqlite_store>(std::move(*store)),
-                                     std::move(accounts))};
+    std::unique_ptr<node> n{
+        new node(std::make_shared<factum::sqlite_store>(std::move(*store)), std::move(accounts))};
     if (read_side) n->transfers_ = n->subs_.add_process(bank::transfers{});
     return n;
   }
@@ -100,24 +68,19 @@ class node {
   [[nodiscard]] factum::sqlite_read_model& accounts() { return *accounts_; }
   /// The projection; only after a `settle` that returned true.
   [[nodiscard]] factum::subscription& summary() { return *summary_; }
+  /// What this run did, as counters and latency histograms.
+  [[nodiscard]] const factum::metrics& metrics() const { return *metrics_; }
   /// The process manager; only when opened with the read side.
   [[nodiscard]] factum::subscription& transfers() { return *transfers_; }
 
   /// Waits until the read side handled everything stored, including the
   /// events its own commands caused and those of other processes (the head
-  /// stops moving). The first call takes the projection lock and starts
-  /// the projection. False when `timeout` passed first.
+  /// stops moving). The first call starts the projection. False when
+  /// `timeout` passed first.
   bool settle(std::chrono::milliseconds timeout) {
     if (!transfers_) return true;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    if (!summary_) {
-      projection_lock_.emplace(lock_file_, deadline);
-      if (!projection_lock_->held()) {
-        projection_lock_.reset();
-        return false;
-      }
-      summary_ = subs_.add(account_summary{}, accounts_);
-    }
+    if (!summary_) summary_ = subs_.add(account_summary{}, accounts_);
     while (std::chrono::steady_clock::now() < deadline) {
       const auto head = store().head();
       if (!head) return false;
@@ -133,18 +96,17 @@ class node {
   }
 
  private:
-  node(const std::filesystem::path& db, std::shared_ptr<factum::event_store> store,
-       std::shared_ptr<factum::sqlite_read_model> m)
-      : lock_file_(db.string() + ".projection.lock"),
-        rt_(std::move(store), runtime_options()),
+  node(std::shared_ptr<factum::event_store> store, std::shared_ptr<factum::sqlite_read_model> m)
+      : rt_(std::move(store), runtime_options(metrics_)),
         subs_(rt_, read_side_options()),
         accounts_(std::move(m)) {}
 
   /// Many `bank` processes may write to one account at once: each conflict
   /// (another process appended first) reloads and decides again, so allow
   /// many, spread out with full jitter.
-  static factum::runtime_options runtime_options() {
+  static factum::runtime_options runtime_options(std::shared_ptr<factum::metrics> m) {
     factum::runtime_options o;
+    o.telemetry = std::move(m);
     o.retry.max_attempts = 100;
     o.retry.initial_backoff = std::chrono::milliseconds{1};
     o.retry.max_backoff = std::chrono::milliseconds{100};
@@ -161,8 +123,7 @@ class node {
     return o;
   }
 
-  std::filesystem::path lock_file_;
-  std::optional<file_lock> projection_lock_;  // released after the projection stopped
+  std::shared_ptr<factum::metrics> metrics_ = std::make_shared<factum::metrics>();  // before rt_
   factum::runtime rt_;
   factum::subscriptions subs_;  // after the runtime: it goes first
   std::shared_ptr<factum::sqlite_read_model> accounts_;

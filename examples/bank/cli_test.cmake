@@ -98,6 +98,8 @@ if(PART STREQUAL "commands")
   bank(0 ARGS open acc-2 Bob)
   bank(0 ARGS accounts EXPECT "^acc-1  Ann  70\nacc-2  Bob  0\n$")
   bank(0 ARGS dead-letters EXPECT "^no dead letters\n$")
+  bank(0 ARGS metrics EXPECT "# TYPE factum_store_read_seconds histogram\n"
+    "factum_store_read_seconds_count{outcome=\"ok\"} [1-9]")
   bank(0 ARGS replay EXPECT "^replayed: ")
   # Runs again on the file: it continues from what the last runs stored.
   bank(0 ARGS deposit acc-1 5 EXPECT "balance 75\n$")

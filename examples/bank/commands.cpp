@@ -308,7 +308,7 @@ int accounts_cmd(session& s, std::span<const std::string>) {
 int replay_cmd(session& s, std::span<const std::string>) {
   auto* n = s.node();
   if (!n) return failed;
-  if (!n->settle(s.timeout())) {  // holds the projection lock once true
+  if (!n->settle(s.timeout())) {
     std::cerr << "bank: the read side did not catch up within " << s.seconds() << " s\n";
     return failed;
   }
@@ -341,6 +341,15 @@ int dead_letters_cmd(session& s, std::span<const std::string>) {
   return ok;
 }
 
+/// This run's telemetry (opening the file, the read side catching up), as
+/// Prometheus text.
+int metrics_cmd(session& s, std::span<const std::string>) {
+  auto* n = s.node();
+  if (!n) return failed;
+  std::cout << n->metrics().prometheus();
+  return ok;
+}
+
 const command table[] = {
     {"open", {"ACC", "OWNER"}, "opens account ACC for OWNER", true, &open},
     {"deposit", {"ACC", "AMOUNT"}, "deposits AMOUNT (a positive integer)", true, &deposit_cmd},
@@ -363,6 +372,11 @@ const command table[] = {
      false,
      &replay_cmd},
     {"dead-letters", {}, "prints the events the read side gave up on", false, &dead_letters_cmd},
+    {"metrics",
+     {},
+     "prints this run's metrics (the read side catching up) as Prometheus text",
+     false,
+     &metrics_cmd},
 };
 
 }  // namespace
