@@ -445,8 +445,8 @@ figure w7_memory(const options& opt) {
 /// The SQLite store's baseline: a raw connection reads the same rows (the
 /// projection's three types are every event of the file) in position order,
 /// in batches of the same size (`position > ?1 ORDER BY position LIMIT ?2`,
-/// keyset paging), the same columns the store reads; no decoding. Not the
-/// store's type-filtered query: see docs/performance.md, W7.
+/// keyset paging), the same columns the store reads; no decoding: the
+/// plainest way to read those rows, whatever query the store uses.
 double raw_sqlite_catch_up(raw::db& d, const std::string& sql, std::size_t events) {
   raw::stmt q{d, sql};
   sqlite3_stmt* st = q.get();
