@@ -866,22 +866,33 @@ result<std::vector<recorded_event>> sqlite_store::do_read_all(position after, st
   // One walk of events_by_type per type, each stopping after `limit`
   // positions; the events are then fetched by position in order. A plain
   // `type_key IN (...) ORDER BY position` would collect and sort every
-  // later match on each call, which makes a catch-up quadratic. Type keys
-  // are integers, so they are written into the SQL text.
-  std::string walks;
+  // later match on each call, which makes a catch-up quadratic; it is kept
+  // only for filters of very many types (SQLite caps a compound SELECT at
+  // 500 terms). Type keys are integers, so they are written into the SQL.
+  std::vector<std::int64_t> keys;
   for (const auto& name : types) {
     auto key = impl_->type_key(**r, name, false, nullptr);
     if (!key) return std::move(key).error();
-    if (*key == 0) continue;
-    if (!walks.empty()) walks += " UNION ALL ";
-    walks += "SELECT position FROM (SELECT position FROM events WHERE type_key = " +
-             std::to_string(*key) + " AND position > ?1 ORDER BY position LIMIT ?2)";
+    if (*key != 0) keys.push_back(*key);
   }
-  if (walks.empty()) return std::vector<recorded_event>{};
+  if (keys.empty()) return std::vector<recorded_event>{};
+  constexpr std::size_t max_walks = 64;
+  std::string where;
+  if (keys.size() <= max_walks) {
+    for (const auto key : keys) {
+      if (!where.empty()) where += " UNION ALL ";
+      where += "SELECT position FROM (SELECT position FROM events WHERE type_key = " +
+               std::to_string(key) + " AND position > ?1 ORDER BY position LIMIT ?2)";
+    }
+    where = "e.position IN (" + where + ")";
+  } else {
+    for (const auto key : keys)
+      where += (where.empty() ? "" : ",") + std::to_string(key);
+    where = "e.position > ?1 AND e.type_key IN (" + where + ")";
+  }
   const std::string sql = "SELECT " FACTUM_EVENT_COLUMNS
-                          "FROM events e JOIN streams s ON s.stream_key = e.stream_key"
-                          " WHERE e.position IN (" +
-                          walks + ") ORDER BY e.position LIMIT ?2";
+                          "FROM events e JOIN streams s ON s.stream_key = e.stream_key WHERE " +
+                          where + " ORDER BY e.position LIMIT ?2";
   auto st = (*r)->conn.prepare(sql);
   if (!st) return std::move(st).error();
   st->bind(1, clamp_u64(after.global())).bind(2, to_limit(limit));

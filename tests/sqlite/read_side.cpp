@@ -166,3 +166,45 @@ TEST_CASE("sqlite: two nodes projecting into one file apply each event once",
   CHECK(projected["b"] == one.rt.state_of<bank::account>("b").value().state.balance);
   CHECK(projected["a"] + projected["b"] == 200);
 }
+
+namespace {
+/// Counts the deposits it projects, in table `deposits`.
+struct deposit_counter {
+  static constexpr std::string_view name = "deposit-counter";
+  using interested_in = factum::events<bank::money_deposited>;
+  factum::result<void> project(factum::sql& db, const bank::money_deposited&) {
+    return db.exec("UPDATE deposits SET n = n + 1");
+  }
+};
+}  // namespace
+
+TEST_CASE("sqlite: a projection started from now projects only what comes after",
+          "[sqlite][read_side]") {
+  temp_dir dir;
+  const auto file = dir / "bank.db";
+  factum::runtime rt{factum::sqlite_store{file}};
+  factum::subscriptions_options quiet;
+  quiet.log = {};
+  factum::subscriptions subs{rt, quiet};
+  REQUIRE(rt.dispatch<bank::account>("a", bank::open_account{"ann"}, boost::asio::use_future)
+              .get()
+              .version == 1);
+  for (int i = 0; i < 5; ++i)
+    rt.dispatch<bank::account>("a", bank::deposit{1}, boost::asio::use_future).get();
+  auto model = std::make_shared<factum::sqlite_read_model>(file);
+  REQUIRE(model->write([](factum::sql& db) -> factum::result<void> {
+    if (auto r = db.exec("CREATE TABLE deposits(n INTEGER NOT NULL)"); !r) return r;
+    return db.exec("INSERT INTO deposits VALUES (0)");
+  }));
+  factum::subscription_options from_now;
+  from_now.start_from = factum::start_from::now;
+  auto sub = subs.add(deposit_counter{}, model, from_now);
+  REQUIRE(sub.wait_until(rt.store().head().value()));
+  for (int i = 0; i < 3; ++i)
+    rt.dispatch<bank::account>("a", bank::deposit{1}, boost::asio::use_future).get();
+  REQUIRE(sub.wait_until(rt.store().head().value()));
+  std::int64_t n = -1;
+  REQUIRE(
+      model->query("SELECT n FROM deposits", [&](const factum::sql_row& r) { n = r.int64(0); }));
+  CHECK(n == 3);
+}

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -124,6 +125,16 @@ class event_store {
  public:
   static constexpr std::size_t no_limit = std::numeric_limits<std::size_t>::max();
 
+  event_store() = default;
+  /// A store is moved before it is shared (into a runtime); its sink goes with it.
+  event_store(event_store&& other) noexcept
+      : telemetry_owner_(std::move(other.telemetry_owner_)),
+        telemetry_(other.telemetry_.exchange(nullptr)) {}
+  event_store& operator=(event_store&& other) noexcept {
+    telemetry_owner_ = std::move(other.telemetry_owner_);
+    telemetry_.store(other.telemetry_.exchange(nullptr));
+    return *this;
+  }
   virtual ~event_store() = default;
 
   /// Appends atomically to one or several distinct streams.
@@ -219,11 +230,16 @@ class event_store {
   virtual result<void> remove_dead_letter(std::uint64_t id) = 0;
 
   /// Reports appends and reads (`factum.store.append.*`, `factum.store.read.*`,
-  /// with the events and bytes) to `sink`; null stops reporting. Set it
-  /// before the store is used from several threads. A runtime with
+  /// with the events and bytes) to `sink`. The first sink set stays for the
+  /// store's life (it may be set while other threads use the store); a
+  /// later call changes nothing and returns false. A runtime with
   /// `runtime_options::telemetry` sets it on its store.
-  void set_telemetry(std::shared_ptr<telemetry_sink> sink) noexcept {
-    telemetry_ = std::move(sink);
+  bool set_telemetry(std::shared_ptr<telemetry_sink> sink) noexcept {
+    telemetry_sink* none = nullptr;
+    if (!sink || !telemetry_.compare_exchange_strong(none, sink.get(), std::memory_order_acq_rel))
+      return false;
+    telemetry_owner_ = std::move(sink);  // only the winner writes it; readers use the pointer
+    return true;
   }
 
  protected:
@@ -252,7 +268,12 @@ class event_store {
                                                            std::uint64_t max_version) = 0;
 
  private:
-  std::shared_ptr<telemetry_sink> telemetry_;
+  [[nodiscard]] telemetry_sink* telemetry() const noexcept {
+    return telemetry_.load(std::memory_order_acquire);
+  }
+
+  std::shared_ptr<telemetry_sink> telemetry_owner_;
+  std::atomic<telemetry_sink*> telemetry_{nullptr};
 };
 
 }  // namespace factum

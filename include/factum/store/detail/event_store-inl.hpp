@@ -154,7 +154,7 @@ inline result<append_result> event_store::append(std::span<const stream_write> w
                                                  const append_options& options) {
   if (auto ok = detail::check_writes(writes); !ok) return std::move(ok).error();
   detail::telemetry_span s{
-      telemetry_.get(), detail::store_append, {{"stream", writes.front().stream.view()}}};
+      telemetry(), detail::store_append, {{"stream", writes.front().stream.view()}}};
   auto r = do_append(writes, options);
   if (s.active()) detail::end_span(s, r, detail::count_events(writes), detail::count_bytes(writes));
   return r;
@@ -189,7 +189,7 @@ inline std::vector<result<append_result>> event_store::append_batch(
       kept.push_back(requests[i]);
     passed = kept;
   }
-  detail::telemetry_span s{telemetry_.get(), detail::store_append, {{"batch", "group"}}};
+  detail::telemetry_span s{telemetry(), detail::store_append, {{"batch", "group"}}};
   auto answers = do_append_batch(passed);
   if (s.active()) {
     std::uint64_t events = 0, bytes = 0;
@@ -222,7 +222,7 @@ inline result<std::vector<recorded_event>> event_store::read_stream(const stream
                                                                     std::size_t limit) {
   if (auto ok = stream.validate(); !ok) return std::move(ok).error();
   if (limit == 0) return std::vector<recorded_event>{};
-  detail::telemetry_span s{telemetry_.get(), detail::store_read, {{"stream", stream.view()}}};
+  detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", stream.view()}}};
   auto r = do_read_stream(stream, std::max<std::uint64_t>(from_version, 1), limit);
   if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
   return r;
@@ -232,7 +232,7 @@ inline result<std::uint64_t> event_store::scan_stream(
     const stream_id& stream, std::uint64_t from_version,
     const std::function<void(const recorded_event&)>& fn) {
   if (auto ok = stream.validate(); !ok) return std::move(ok).error();
-  detail::telemetry_span s{telemetry_.get(), detail::store_read, {{"stream", stream.view()}}};
+  detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", stream.view()}}};
   if (!s.active()) return do_scan_stream(stream, std::max<std::uint64_t>(from_version, 1), fn);
   std::uint64_t bytes = 0;
   auto r = do_scan_stream(stream, std::max<std::uint64_t>(from_version, 1),
@@ -262,7 +262,7 @@ inline result<std::uint64_t> event_store::do_scan_stream(
 inline result<std::vector<recorded_event>> event_store::read_all(position after, std::size_t limit,
                                                                  const type_filter& types) {
   if (limit == 0) return std::vector<recorded_event>{};
-  detail::telemetry_span s{telemetry_.get(), detail::store_read, {{"stream", "$all"}}};
+  detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", "$all"}}};
   auto r = do_read_all(after, limit, types);
   if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
   return r;

@@ -183,8 +183,10 @@ class projection_subscriber final : public typed_subscriber {
         model_(std::move(model)) {}
 
   result<void> handle_again(const recorded_event& e) override {
-    // The checkpoint stays where the projection is (past this event).
-    return model_->commit(name(), strand_cursor(), [&](writer& w) { return project(w, e); });
+    // The checkpoint stays where the projection is (past this event). When
+    // another process moved it, this fails with concurrency_conflict, and
+    // the projection's next batch follows that process.
+    return commit(strand_cursor(), [&](writer& w) { return project(w, e); });
   }
 
  public:
@@ -202,7 +204,10 @@ class projection_subscriber final : public typed_subscriber {
                        "projection '" + name() + "' has no reset(writer&): it cannot be rebuilt"};
         }
       });
-      if (r) rewind(position{});
+      if (r) {
+        stored_.reset();
+        rewind(position{});
+      }
       done.set_value(std::move(r));
     });
     return done.get_future().get();
@@ -211,11 +216,13 @@ class projection_subscriber final : public typed_subscriber {
  protected:
   [[nodiscard]] std::string_view component() const noexcept override { return "projection"; }
   result<std::optional<position>> load_checkpoint() override {
-    return model_->load_checkpoint(name());
+    auto r = model_->load_checkpoint(name());
+    if (r) stored_ = *r;
+    return r;
   }
   std::size_t handle(std::span<const recorded_event> events, error& failure) override {
     telemetry_span span{rc_.telemetry(), checkpoint_names, {{"subscriber", name()}}};
-    auto whole = commit(strand_cursor(), events.back().pos, [&](writer& w) -> result<void> {
+    auto whole = commit(events.back().pos, [&](writer& w) -> result<void> {
       for (const auto& e : events)
         if (auto r = project(w, e); !r) return r;
       return {};
@@ -224,55 +231,66 @@ class projection_subscriber final : public typed_subscriber {
       if (whole)
         span.stop(events.size());
       else
-        span.fail(whole.error().message(), events.size());
+        span.fail(whole.error().message());
     }
     if (whole) return events.size();
-    if (follow(whole.error())) return 0;
+    if (whole.error() == errc::concurrency_conflict) {
+      failure = follow(whole.error());
+      return 0;
+    }
     if (events.size() == 1) {
       failure = std::move(whole).error();
       return 0;
     }
     // Find the event that fails: one commit each, up to it.
-    position from = strand_cursor();
     for (std::size_t i = 0; i < events.size(); ++i) {
-      auto one = commit(from, events[i].pos, [&](writer& w) { return project(w, events[i]); });
+      auto one = commit(events[i].pos, [&](writer& w) { return project(w, events[i]); });
       if (!one) {
-        if (i == 0 && follow(one.error())) return 0;
-        failure = std::move(one).error();
+        failure = one.error() == errc::concurrency_conflict ? follow(one.error())
+                                                            : std::move(one).error();
         return i;
       }
-      from = events[i].pos;
     }
     return events.size();
   }
   result<void> give_up(const recorded_event& e, const error& why, std::uint32_t attempts) override {
     if (auto ok = rc_.store().add_dead_letter(letter_of(name(), e, why, attempts)); !ok)
       return std::move(ok).error();
-    return model_->commit(name(), e.pos, [](writer&) -> result<void> { return {}; });
+    auto r = commit(e.pos, [](writer&) -> result<void> { return {}; });
+    if (r || r.error() != errc::concurrency_conflict) return r;
+    // Another process moved the checkpoint meanwhile (it handled the event,
+    // or gave up on it too): the next batch's commit finds that and follows.
+    return {};
   }
 
  private:
-  /// Commits `fn` and the checkpoint `p`; in a read model that can tell
-  /// (the SQLite one), only when its stored checkpoint is still `from`.
+  /// Commits `fn` and the checkpoint `p`. In a read model that can tell
+  /// (the SQLite one), only when its stored checkpoint is still the one this
+  /// subscriber last read or wrote, so that processes projecting into one
+  /// file apply each event once.
   template <class F>
-  result<void> commit(const position& from, const position& p, F&& fn) {
-    if constexpr (requires { model_->commit(name(), std::optional<position>{}, p, fn); }) {
-      const std::optional<position> expected =
-          from == position{} ? std::nullopt : std::optional<position>{from};
-      return model_->commit(name(), expected, p, std::forward<F>(fn));
-    } else {
-      return model_->commit(name(), p, std::forward<F>(fn));
-    }
+  result<void> commit(const position& p, F&& fn) {
+    result<void> r;
+    if constexpr (requires { model_->commit(name(), std::optional<position>{}, p, fn); })
+      r = model_->commit(name(), stored_, p, std::forward<F>(fn));
+    else
+      r = model_->commit(name(), p, std::forward<F>(fn));
+    if (r) stored_ = p;
+    return r;
   }
 
-  /// After a commit that found another process' checkpoint: true when the
-  /// subscriber now follows it (catches up from there).
-  bool follow(const error& e) {
-    if (e.code() != errc::concurrency_conflict) return false;
+  /// After a commit that found another process' checkpoint: follows it (the
+  /// engine drops the batch and catches up from there). The error to report
+  /// when the checkpoint cannot be read: a storage one, so the engine waits
+  /// and tries again instead of giving up on the event.
+  error follow(const error& conflict) {
     auto stored = model_->load_checkpoint(name());
-    if (!stored) return false;
+    if (!stored)
+      return error{errc::storage_busy, conflict.message() + "; reading the checkpoint again: " +
+                                           stored.error().message()};
+    stored_ = *stored;
     resync(stored->value_or(position{}));
-    return true;
+    return {};
   }
 
   static constexpr span_names event_names = FACTUM_TELEMETRY_SPAN("projection", "event");
@@ -301,6 +319,8 @@ class projection_subscriber final : public typed_subscriber {
 
   P projection_;
   std::shared_ptr<M> model_;
+  /// The checkpoint in the model as this subscriber knows it (nullopt: none).
+  std::optional<position> stored_;
 };
 
 }  // namespace factum::detail

@@ -76,7 +76,12 @@ inline std::string number(double v) {
 }  // namespace detail
 
 inline metrics::metrics(metrics_options options) : options_(std::move(options)) {
-  std::sort(options_.buckets.begin(), options_.buckets.end());
+  // Finite, ascending and distinct: +Inf is always the last bucket, and a
+  // repeated bound would repeat a series.
+  auto& b = options_.buckets;
+  b.erase(std::remove_if(b.begin(), b.end(), [](double x) { return !std::isfinite(x); }), b.end());
+  std::sort(b.begin(), b.end());
+  b.erase(std::unique(b.begin(), b.end()), b.end());
 }
 
 inline metrics::labels metrics::kept(const telemetry_event& e) const {
