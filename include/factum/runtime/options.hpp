@@ -81,7 +81,7 @@ struct runtime_options {
   std::optional<bool> group_commit;
   /// Where the runtime, its store and its subscriptions report what they do
   /// (see <factum/telemetry.hpp>); none by default. The runtime attaches it
-  /// to its store as well.
+  /// to its store as well, unless the store has a sink already.
   std::shared_ptr<telemetry_sink> telemetry;
 };
 
