@@ -28,6 +28,10 @@ struct seen {
     positions.push_back(p);
     deposited += amount;
   }
+  std::int64_t total() {
+    std::lock_guard lock(mutex);
+    return deposited;
+  }
   std::vector<std::uint64_t> snapshot() {
     std::lock_guard lock(mutex);
     return positions;
