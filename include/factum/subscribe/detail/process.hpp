@@ -30,14 +30,14 @@ inline constexpr std::string_view rejected_type = "factum.ProcessCommandRejected
 /// them twice), `compensate` what failed, store the deadlines, then record
 /// the step. It runs on a thread of its own, since it waits for commands.
 template <process_manager P>
-class process_subscriber final : public typed_subscriber {
+class process_subscriber final : public store_checkpointed {
   using list = typename P::interested_in;
   using state = typename P::state;
   using command = typename P::command;
 
  public:
   process_subscriber(std::shared_ptr<read_core> rc, runtime& rt, P p, subscription_options o)
-      : typed_subscriber(rc, std::string(P::name), list::names(), std::move(o), rc->blocking()),
+      : store_checkpointed(rc, std::string(P::name), list::names(), std::move(o), rc->blocking()),
         rt_(rt),
         manager_(std::move(p)) {}
 
@@ -55,28 +55,8 @@ class process_subscriber final : public typed_subscriber {
 
  protected:
   [[nodiscard]] std::string_view component() const noexcept override { return "process"; }
-  result<void> handle_again(const recorded_event& e) override { return step(e); }
-  result<std::optional<position>> load_checkpoint() override {
-    return rc_.store().load_checkpoint(name());
-  }
-  std::size_t handle(std::span<const recorded_event> events, error& failure) override {
-    std::size_t done = 0;
-    for (const auto& e : events) {
-      auto r = step(e);
-      if (!r) {
-        failure = std::move(r).error();
-        break;
-      }
-      ++done;
-    }
-    if (done != 0) save(events[done - 1].pos);
-    return done;
-  }
-  result<void> give_up(const recorded_event& e, const error& why, std::uint32_t attempts) override {
-    if (auto ok = rc_.store().add_dead_letter(letter_of(name(), e, why, attempts)); !ok)
-      return std::move(ok).error();
-    save(e.pos);
-    return {};
+  result<void> one(const recorded_event& e) override {
+    return reported(rc_, event_names, name(), e, [&] { return step_one(e); });
   }
 
  private:
@@ -106,19 +86,6 @@ class process_subscriber final : public typed_subscriber {
   }
 
   static constexpr span_names event_names = FACTUM_TELEMETRY_SPAN("process", "event");
-
-  result<void> step(const recorded_event& e) {
-    telemetry_span span{
-        rc_.telemetry(), event_names, {{"subscriber", name()}, {"event_type", e.type}}};
-    auto r = step_one(e);
-    if (span.active()) {
-      if (r)
-        span.stop(1, e.data.size());
-      else
-        span.fail(r.error().message(), 1);
-    }
-    return r;
-  }
 
   /// Reports `what` (a count) with the subscriber's name and `tag`.
   void report(std::string_view what, telemetry_tag tag) const {
@@ -376,12 +343,6 @@ class process_subscriber final : public typed_subscriber {
                                 std::move(events));
     if (!r) return std::move(r).error();  // a conflict: another node stepped it; retried
     return {};
-  }
-
-  void save(const position& p) {
-    if (auto ok = rc_.store().save_checkpoint(name(), p); !ok)
-      rc_.log("factum: process manager '" + name() +
-              "' cannot save its checkpoint: " + ok.error().message());
   }
 
   runtime& rt_;

@@ -82,26 +82,39 @@ class typed_subscriber : public subscriber_base {
   }
 };
 
-/// An event handler's engine: side effects, its checkpoint in the store.
-template <class H>
-requires event_handler<H> || untyped_event_handler<H>
-class handler_subscriber final : public typed_subscriber {
- public:
-  handler_subscriber(std::shared_ptr<read_core> rc, H h, subscription_options o)
-      : typed_subscriber(std::move(rc), std::string(H::name), interest_names<H>(), std::move(o)),
-        handler_(std::move(h)) {}
+/// Runs `fn()` (handling `e`) inside a telemetry span named `names`.
+template <class F>
+result<void> reported(read_core& rc, const span_names& names, std::string_view subscriber,
+                      const recorded_event& e, F&& fn) {
+  telemetry_span span{rc.telemetry(), names, {{"subscriber", subscriber}, {"event_type", e.type}}};
+  result<void> r = fn();
+  if (span.active()) {
+    if (r)
+      span.stop(1, e.data.size());
+    else
+      span.fail(r.error().message(), 1);
+  }
+  return r;
+}
 
-  result<void> handle_again(const recorded_event& e) override { return call(e); }
-
+/// A subscriber that handles one event at a time and keeps its checkpoint
+/// in the event store (event handlers, process managers).
+class store_checkpointed : public typed_subscriber {
  public:
+  using typed_subscriber::typed_subscriber;
+
  protected:
+  /// Handles one event (on the strand).
+  virtual result<void> one(const recorded_event& e) = 0;
+
+  result<void> handle_again(const recorded_event& e) override { return one(e); }
   result<std::optional<position>> load_checkpoint() override {
     return rc_.store().load_checkpoint(name());
   }
   std::size_t handle(std::span<const recorded_event> events, error& failure) override {
     std::size_t done = 0;
     for (const auto& e : events) {
-      auto r = call(e);
+      auto r = one(e);
       if (!r) {
         failure = std::move(r).error();
         break;
@@ -119,21 +132,33 @@ class handler_subscriber final : public typed_subscriber {
   }
 
  private:
+  void save(const position& p) {
+    // Handled already: a failed checkpoint only means these events come
+    // again after a restart (delivery is at least once).
+    if (auto ok = rc_.store().save_checkpoint(name(), p); !ok)
+      rc_.log("factum: subscriber '" + name() +
+              "' cannot save its checkpoint: " + ok.error().message());
+  }
+};
+
+/// An event handler's engine: side effects, its checkpoint in the store.
+template <class H>
+requires event_handler<H> || untyped_event_handler<H>
+class handler_subscriber final : public store_checkpointed {
+ public:
+  handler_subscriber(std::shared_ptr<read_core> rc, H h, subscription_options o)
+      : store_checkpointed(std::move(rc), std::string(H::name), interest_names<H>(), std::move(o)),
+        handler_(std::move(h)) {}
+
+ protected:
+  result<void> one(const recorded_event& e) override {
+    return reported(rc_, event_names, name(), e, [&] { return call(e); });
+  }
+
+ private:
   static constexpr span_names event_names = FACTUM_TELEMETRY_SPAN("handler", "event");
 
   result<void> call(const recorded_event& e) {
-    telemetry_span span{
-        rc_.telemetry(), event_names, {{"subscriber", name()}, {"event_type", e.type}}};
-    auto r = call_handler(e);
-    if (span.active()) {
-      if (r)
-        span.stop(1, e.data.size());
-      else
-        span.fail(r.error().message(), 1);
-    }
-    return r;
-  }
-  result<void> call_handler(const recorded_event& e) {
     if constexpr (untyped_event_handler<H>) {
       try {
         return as_result([&] { return handler_.handle(e); });
@@ -145,24 +170,14 @@ class handler_subscriber final : public typed_subscriber {
         return error{errc::domain_exception, "'" + name() + "' threw on " + e.type};
       }
     } else {
-      return typed_call(e);
+      using list = typename H::interested_in;
+      return with_decoded<list>(rc_, name(), e, [&](const auto& event) -> result<void> {
+        if constexpr (requires { handler_.handle(event, e); })
+          return as_result([&] { return handler_.handle(event, e); });
+        else
+          return as_result([&] { return handler_.handle(event); });
+      });
     }
-  }
-  result<void> typed_call(const recorded_event& e) {
-    using list = typename H::interested_in;
-    return with_decoded<list>(rc_, name(), e, [&](const auto& event) -> result<void> {
-      if constexpr (requires { handler_.handle(event, e); })
-        return as_result([&] { return handler_.handle(event, e); });
-      else
-        return as_result([&] { return handler_.handle(event); });
-    });
-  }
-  void save(const position& p) {
-    // Handled already: a failed checkpoint only means these events come
-    // again after a restart (delivery is at least once).
-    if (auto ok = rc_.store().save_checkpoint(name(), p); !ok)
-      rc_.log("factum: subscriber '" + name() +
-              "' cannot save its checkpoint: " + ok.error().message());
   }
 
   H handler_;
@@ -297,16 +312,7 @@ class projection_subscriber final : public typed_subscriber {
   static constexpr span_names checkpoint_names = FACTUM_TELEMETRY_SPAN("projection", "checkpoint");
 
   result<void> project(writer& w, const recorded_event& e) {
-    telemetry_span span{
-        rc_.telemetry(), event_names, {{"subscriber", name()}, {"event_type", e.type}}};
-    auto r = project_one(w, e);
-    if (span.active()) {
-      if (r)
-        span.stop(1, e.data.size());
-      else
-        span.fail(r.error().message(), 1);
-    }
-    return r;
+    return reported(rc_, event_names, name(), e, [&] { return project_one(w, e); });
   }
   result<void> project_one(writer& w, const recorded_event& e) {
     return with_decoded<list>(rc_, name(), e, [&](const auto& event) -> result<void> {
