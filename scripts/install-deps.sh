@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev
   catch2 libboost-dev libbenchmark-dev e2fsprogs python3 python3-prometheus-client
+  libpq-dev postgresql-15
 )
 
 missing=()

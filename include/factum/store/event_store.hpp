@@ -96,6 +96,16 @@ struct stream_info {
   friend bool operator==(const stream_info&, const stream_info&) = default;
 };
 
+/// A claim on a name that one process at a time may hold among all that
+/// share a store (`event_store::try_own`); dropping it gives the name up.
+class ownership {
+ public:
+  virtual ~ownership() = default;
+  /// Whether the claim still holds. On PostgreSQL it rests on a connection:
+  /// once that is lost, so is the claim, and another process may take it.
+  [[nodiscard]] virtual bool held() = 0;
+};
+
 /// Names of event types to read; empty means every type.
 using type_filter = std::vector<std::string>;
 
@@ -228,6 +238,30 @@ class event_store {
       std::string_view subscriber = {}) = 0;
   /// Deletes one; `errc::not_found` when there is no such id.
   virtual result<void> remove_dead_letter(std::uint64_t id) = 0;
+
+  /// Calls `fn` (on a thread of the store's) soon after any process appends
+  /// to this store, for as long as the returned handle lives. A store that
+  /// cannot hear of other processes' appends returns nullptr: the caller
+  /// polls `head()` instead. On PostgreSQL this is LISTEN/NOTIFY.
+  [[nodiscard]] virtual std::shared_ptr<void> on_append(std::function<void()> fn) {
+    (void)fn;
+    return nullptr;
+  }
+
+  /// Claims `name` for this process among all that share the store: an
+  /// `ownership` when it got the claim, nullptr while another holds it.
+  /// Single-owner subscribers (`subscription_options::single_owner`) run
+  /// only while they hold their name. On PostgreSQL this is a session
+  /// advisory lock on a connection of its own; the default (memory, SQLite)
+  /// grants every claim, as those stores serve one process or rely on the
+  /// read model's checkpoint compare-and-set.
+  [[nodiscard]] virtual result<std::unique_ptr<ownership>> try_own(std::string_view name) {
+    (void)name;
+    struct always final : ownership {
+      bool held() override { return true; }
+    };
+    return std::unique_ptr<ownership>(std::make_unique<always>());
+  }
 
   /// Reports appends and reads (`factum.store.append.*`, `factum.store.read.*`,
   /// with the events and bytes) to `sink`. The first sink set stays for the

@@ -1,0 +1,18 @@
+# Tests of the PostgreSQL backend (included from tests/CMakeLists.txt). Each
+# test process starts a throwaway cluster (tests/support/pg_cluster.hpp).
+find_program(FACTUM_PG_CTL pg_ctl PATHS /usr/lib/postgresql/15/bin NO_DEFAULT_PATH)
+if(NOT FACTUM_PG_CTL)
+  message(WARNING "pg_ctl (postgresql-15) not found: the PostgreSQL tests are not built")
+  return()
+endif()
+get_filename_component(FACTUM_PG_BINDIR "${FACTUM_PG_CTL}" DIRECTORY)
+
+add_executable(factum_postgres_tests
+  postgres/conformance.cpp)
+target_link_libraries(factum_postgres_tests PRIVATE factum::postgres PostgreSQL::PostgreSQL
+  factum_test_main)
+target_compile_definitions(factum_postgres_tests PRIVATE
+  FACTUM_PG_BINDIR="${FACTUM_PG_BINDIR}"
+  FACTUM_TEST_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
+target_precompile_headers(factum_postgres_tests REUSE_FROM factum_core_tests)
+catch_discover_tests(factum_postgres_tests)
