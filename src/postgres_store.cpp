@@ -1,13 +1,12 @@
 // The PostgreSQL event store. Schema, the append function and the reasons
 // for them: docs/postgres.md.
-#include <poll.h>
-
 #include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <poll.h>
 #include <thread>
 
 #include <factum/store/postgres_store.hpp>
@@ -76,7 +75,7 @@ static_assert(std::size(migrations) == postgres_store::schema_version);
 
 // The functions are replaced (CREATE OR REPLACE) whenever the recorded
 // `functions` version differs: they hold no data.
-constexpr int functions_version = 1;
+constexpr int functions_version = 2;
 
 // One batch of appends: takes the head row's lock (serialising appends from
 // every node), then answers each request in order, as if appended alone:
@@ -102,6 +101,10 @@ DECLARE
   v_result text;
   v_conflict text;
   v_wrote boolean := false;
+  v_stored boolean;
+  v_id uuid;
+  v_versions bigint[];
+  v_i int;
 BEGIN
   SELECT h.position INTO v_head FROM {s}.head h WHERE h.id = 1 FOR UPDATE;
   FOR v_req IN SELECT r.value FROM jsonb_array_elements(batch) r LOOP
@@ -111,15 +114,23 @@ BEGIN
         status := 'recorded'; detail := v_result; RETURN NEXT; CONTINUE;
       END IF;
     END IF;
-    IF EXISTS (SELECT 1 FROM {s}.events ev WHERE ev.event_id IN (
-        SELECT (e.value->>'id')::uuid FROM jsonb_array_elements(v_req->'w') w,
-               jsonb_array_elements(w.value->'e') e)) THEN
+    -- One index probe per event id: a set-based IN (...) was planned as a
+    -- scan of the whole table on a young one, and the cached plan stayed.
+    v_stored := false;
+    FOR v_id IN SELECT (e.value->>'id')::uuid FROM jsonb_array_elements(v_req->'w') w,
+                       jsonb_array_elements(w.value->'e') e LOOP
+      PERFORM 1 FROM {s}.events ev WHERE ev.event_id = v_id;
+      IF FOUND THEN v_stored := true; EXIT; END IF;
+    END LOOP;
+    IF v_stored THEN
       status := 'replay'; detail := NULL; RETURN NEXT; CONTINUE;
     END IF;
     v_conflict := NULL;
+    v_versions := '{}';
     FOR v_w IN SELECT w.value FROM jsonb_array_elements(v_req->'w') w LOOP
       SELECT st.version INTO v_actual FROM {s}.streams st WHERE st.name = v_w->>'s';
       IF NOT FOUND THEN v_actual := 0; END IF;
+      v_versions := v_versions || v_actual;
       v_expected := (v_w->>'x')::bigint;
       IF NOT (v_expected = -1 OR (v_expected = -2 AND v_actual = 0)
               OR (v_expected = -3 AND v_actual > 0) OR v_expected = v_actual) THEN
@@ -132,9 +143,10 @@ BEGIN
     END IF;
     v_first := v_head + 1;
     v_ranges := '[]'::jsonb;
+    v_i := 0;
     FOR v_w IN SELECT w.value FROM jsonb_array_elements(v_req->'w') w LOOP
-      SELECT st.version INTO v_base FROM {s}.streams st WHERE st.name = v_w->>'s';
-      IF NOT FOUND THEN v_base := 0; END IF;
+      v_i := v_i + 1;
+      v_base := v_versions[v_i];  -- read by the check above, under the head lock
       v_count := jsonb_array_length(v_w->'e');
       INSERT INTO {s}.events(position, stream, version, type, schema_version, event_id, data,
                              correlation_id, causation_id, created_at, recorded_at, user_metadata)
@@ -246,8 +258,8 @@ void encode_request(std::string& out, const append_request& r) {
     pg::json_string(out, w.stream.view());
     out += ",\"x\":";
     // -1 any, -2 no_stream, -3 stream_exists, or the exact version
-    out += w.expected.is_exact()  ? std::to_string(w.expected.value())
-           : w.expected.is_any()  ? std::string("-1")
+    out += w.expected.is_exact()   ? std::to_string(w.expected.value())
+           : w.expected.is_any()   ? std::string("-1")
            : w.expected.matches(0) ? std::string("-2")
                                    : std::string("-3");
     out += ",\"e\":[";
@@ -286,7 +298,7 @@ void encode_request(std::string& out, const append_request& r) {
 }
 
 /// The columns every event read selects, in the order `decode_event` reads them.
-#define FACTUM_PG_EVENT_COLUMNS                                                            \
+#define FACTUM_PG_EVENT_COLUMNS                                                             \
   "e.position, e.version, e.type, e.schema_version, e.event_id, e.data, e.correlation_id, " \
   "e.causation_id, e.created_at, e.recorded_at, e.user_metadata, e.stream"
 constexpr int event_columns = 12;
@@ -394,31 +406,31 @@ struct postgres_store::impl {
           " FROM {s}.events e WHERE e.position > $1::bigint AND e.type = ANY($2::text[])"
           " ORDER BY e.position LIMIT ");
     sql_version = s("SELECT version FROM {s}.streams WHERE name = $1");
-    sql_streams = s(
-        "SELECT name, version, last_position, last_recorded_at FROM {s}.streams"
-        " WHERE name >= $1 AND starts_with(name, $1) ORDER BY name LIMIT ");
+    sql_streams =
+        s("SELECT name, version, last_position, last_recorded_at FROM {s}.streams"
+          " WHERE name >= $1 AND starts_with(name, $1) ORDER BY name LIMIT ");
     sql_head = s("SELECT position FROM {s}.head WHERE id = 1");
-    sql_snapshot_save = s(
-        "INSERT INTO {s}.snapshots(stream, version, schema_version, state, taken_at)"
-        " VALUES ($1, $2::bigint, $3::int, $4::bytea, $5::bigint)"
-        " ON CONFLICT (stream, version) DO UPDATE SET schema_version = excluded.schema_version,"
-        " state = excluded.state, taken_at = excluded.taken_at");
-    sql_snapshot_load = s(
-        "SELECT version, schema_version, state, taken_at FROM {s}.snapshots"
-        " WHERE stream = $1 AND schema_version = $2::int AND version <= $3::bigint"
-        " ORDER BY version DESC LIMIT 1");
-    sql_checkpoint_save = s(
-        "INSERT INTO {s}.checkpoints(subscriber, position) VALUES ($1, $2)"
-        " ON CONFLICT (subscriber) DO UPDATE SET position = excluded.position");
+    sql_snapshot_save =
+        s("INSERT INTO {s}.snapshots(stream, version, schema_version, state, taken_at)"
+          " VALUES ($1, $2::bigint, $3::int, $4::bytea, $5::bigint)"
+          " ON CONFLICT (stream, version) DO UPDATE SET schema_version = excluded.schema_version,"
+          " state = excluded.state, taken_at = excluded.taken_at");
+    sql_snapshot_load =
+        s("SELECT version, schema_version, state, taken_at FROM {s}.snapshots"
+          " WHERE stream = $1 AND schema_version = $2::int AND version <= $3::bigint"
+          " ORDER BY version DESC LIMIT 1");
+    sql_checkpoint_save =
+        s("INSERT INTO {s}.checkpoints(subscriber, position) VALUES ($1, $2)"
+          " ON CONFLICT (subscriber) DO UPDATE SET position = excluded.position");
     sql_checkpoint_load = s("SELECT position FROM {s}.checkpoints WHERE subscriber = $1");
     sql_checkpoint_all = s("SELECT subscriber, position FROM {s}.checkpoints ORDER BY subscriber");
     sql_command = s("SELECT result FROM {s}.commands WHERE command_id = $1::uuid");
     sql_event_by_id =
         s("SELECT " FACTUM_PG_EVENT_COLUMNS " FROM {s}.events e WHERE e.event_id = $1::uuid");
-    sql_dead_add = s(
-        "INSERT INTO {s}.dead_letters(subscriber, position, error, attempts, failed_at)"
-        " SELECT $1, e.position, $3, $4::int, $5::bigint FROM {s}.events e"
-        " WHERE e.position = $2::bigint AND e.event_id = $6::uuid RETURNING id");
+    sql_dead_add =
+        s("INSERT INTO {s}.dead_letters(subscriber, position, error, attempts, failed_at)"
+          " SELECT $1, e.position, $3, $4::int, $5::bigint FROM {s}.events e"
+          " WHERE e.position = $2::bigint AND e.event_id = $6::uuid RETURNING id");
     sql_dead_list = s("SELECT " FACTUM_PG_EVENT_COLUMNS
                       ", d.id, d.subscriber, d.error, d.attempts, d.failed_at"
                       " FROM {s}.dead_letters d JOIN {s}.events e ON e.position = d.position"
@@ -545,21 +557,19 @@ struct postgres_store::impl {
                           where + " has factum schema " + std::to_string(version) +
                               " and migrations are off (postgres_options::migrate)"});
       std::string script;
-      if (!has_schema)
-        script += with_schema("CREATE SCHEMA {s};");
+      if (!has_schema) script += with_schema("CREATE SCHEMA {s};");
       if (!has_meta)
         script += with_schema("CREATE TABLE {s}.meta(key text PRIMARY KEY, value text NOT NULL);");
       for (auto v = version; v < static_cast<std::int64_t>(schema_version); ++v)
         script += with_schema(migrations[v]);
       script += with_schema(functions_sql);
-      script += with_schema(
-          "INSERT INTO {s}.meta(key, value) VALUES ('schema_version', '" +
-          std::to_string(schema_version) + "'), ('functions', '" +
-          std::to_string(functions_version) +
-          "') ON CONFLICT (key) DO UPDATE SET value = excluded.value;");
-      if (auto r = conn.exec(script, "migrating " + where + " from version " +
-                                         std::to_string(version) + " to " +
-                                         std::to_string(schema_version));
+      script += with_schema("INSERT INTO {s}.meta(key, value) VALUES ('schema_version', '" +
+                            std::to_string(schema_version) + "'), ('functions', '" +
+                            std::to_string(functions_version) +
+                            "') ON CONFLICT (key) DO UPDATE SET value = excluded.value;");
+      if (auto r =
+              conn.exec(script, "migrating " + where + " from version " + std::to_string(version) +
+                                    " to " + std::to_string(schema_version));
           !r)
         return done(r);
     }
@@ -617,8 +627,9 @@ struct postgres_store::impl {
         const std::string_view stream = d.substr(0, tab1);
         std::uint64_t actual = 0;
         std::from_chars(d.data() + tab2 + 1, d.data() + d.size(), actual);
-        const auto w = std::find_if(writes.begin(), writes.end(),
-                                    [&](const stream_write& sw) { return sw.stream.view() == stream; });
+        const auto w = std::find_if(writes.begin(), writes.end(), [&](const stream_write& sw) {
+          return sw.stream.view() == stream;
+        });
         out.push_back(detail::conflict_error(
             w != writes.end() ? w->stream : stream_id{stream},
             w != writes.end() ? w->expected : expected_version::any(), actual));
@@ -816,15 +827,15 @@ result<std::optional<snapshot>> postgres_store::do_load_snapshot(const stream_id
   const std::string schema = std::to_string(schema_version);
   const std::string max = u64(max_version);
   return impl_->run([&](pg::connection& c) -> result<std::optional<snapshot>> {
-    auto r = c.query(impl_->sql_snapshot_load.c_str(),
-                     {param{stream.view()}, param{schema}, param{max}},
-                     "loading a snapshot of '" + stream.str() + "'", true);
+    auto r =
+        c.query(impl_->sql_snapshot_load.c_str(), {param{stream.view()}, param{schema}, param{max}},
+                "loading a snapshot of '" + stream.str() + "'", true);
     if (!r) return std::move(r).error();
     if (r->rows() == 0) return std::optional<snapshot>{};
-    return std::optional<snapshot>{snapshot{
-        stream, static_cast<std::uint64_t>(r->binary_int64(0, 0)),
-        static_cast<std::uint32_t>(r->binary_int32(0, 1)), std::string(r->text(0, 2)),
-        from_ns(r->binary_int64(0, 3))}};
+    return std::optional<snapshot>{
+        snapshot{stream, static_cast<std::uint64_t>(r->binary_int64(0, 0)),
+                 static_cast<std::uint32_t>(r->binary_int32(0, 1)), std::string(r->text(0, 2)),
+                 from_ns(r->binary_int64(0, 3))}};
   });
 }
 
@@ -840,8 +851,8 @@ result<void> postgres_store::save_checkpoint(std::string_view subscriber, const 
 
 result<std::optional<position>> postgres_store::load_checkpoint(std::string_view subscriber) {
   return impl_->run([&](pg::connection& c) -> result<std::optional<position>> {
-    auto r = c.query(impl_->sql_checkpoint_load.c_str(), {param{subscriber}},
-                     "loading a checkpoint");
+    auto r =
+        c.query(impl_->sql_checkpoint_load.c_str(), {param{subscriber}}, "loading a checkpoint");
     if (!r) return std::move(r).error();
     if (r->rows() == 0) return std::optional<position>{};
     auto p = stored_position(subscriber, r->text(0, 0));
@@ -891,8 +902,8 @@ result<std::uint64_t> postgres_store::add_dead_letter(const dead_letter& letter)
                          "adding a dead letter");
         if (!r) return std::move(r).error();
         if (r->rows() == 0)
-          return error{errc::not_found, "the dead letter's event is not stored (global position " +
-                                            pos + ")"};
+          return error{errc::not_found,
+                       "the dead letter's event is not stored (global position " + pos + ")"};
         return static_cast<std::uint64_t>(r->int64(0, 0));
       },
       false);
@@ -940,7 +951,7 @@ std::shared_ptr<void> postgres_store::on_append(std::function<void()> fn) {
   }
   struct token {
     std::weak_ptr<impl> owner;
-    std::uint64_t id;
+    std::uint64_t id = 0;
     ~token() {
       if (auto p = owner.lock()) {
         std::lock_guard lock(p->watch_mutex);
@@ -948,7 +959,10 @@ std::shared_ptr<void> postgres_store::on_append(std::function<void()> fn) {
       }
     }
   };
-  return std::make_shared<token>(token{impl_, id});
+  auto t = std::make_shared<token>();  // in place: a temporary's destructor would unregister
+  t->owner = impl_;
+  t->id = id;
+  return t;
 }
 
 result<std::unique_ptr<ownership>> postgres_store::try_own(std::string_view name) {

@@ -104,14 +104,33 @@ class flag_guard {
 
 namespace detail {
 
-/// Builds the public handles, whose constructors are private.
-struct sql_access {
-  static sql_row row(sqlite3_stmt* s) noexcept { return sql_row{s}; }
-  static sql writer(sql_session* s) noexcept { return sql{s}; }
+/// A row of an SQLite statement, as `sql_row` reads it.
+struct sqlite_row final : sql_row_source {
+  sqlite3_stmt* stmt;
+  explicit sqlite_row(sqlite3_stmt* s) noexcept : stmt(s) {}
+  [[nodiscard]] bool in_range(int column) const {
+    return column >= 0 && column < sqlite3_column_count(stmt);
+  }
+  std::int64_t int64(int column) const override {
+    return in_range(column) ? sqlite3_column_int64(stmt, column) : 0;
+  }
+  double real(int column) const override {
+    return in_range(column) ? sqlite3_column_double(stmt, column) : 0.0;
+  }
+  std::string_view text(int column) const override {
+    if (!in_range(column)) return {};
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+    return p ? std::string_view{p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column))}
+             : std::string_view{};
+  }
+  bool is_null(int column) const override {
+    return !in_range(column) || sqlite3_column_type(stmt, column) == SQLITE_NULL;
+  }
+  int columns() const override { return sqlite3_column_count(stmt); }
 };
 
 /// One connection with its statements, cached by text.
-struct sql_session {
+struct sqlite_session final : sql_session {
   struct cached {
     sq::statement stmt;
     bool in_use = false;  // a row callback may run the same text again
@@ -120,10 +139,8 @@ struct sql_session {
   sq::connection conn;
   std::unordered_map<std::string, cached> cache;
   int depth = 0;           // statements being stepped
-  bool in_txn = false;     // a transaction of the read model is open (writer)
   bool user_code = false;  // the user's fn runs: transaction control is refused
   bool reader = false;     // transaction control is always refused
-  std::int64_t changes = 0;
 
   /// Refuses BEGIN / COMMIT / ROLLBACK when they are not the read model's
   /// own, and what would change the connection past the transaction: setting
@@ -131,7 +148,7 @@ struct sql_session {
   /// savepoints and ATTACH on readers, which are pooled.
   static int authorize(void* self, int action, const char* arg1, const char* arg2, const char*,
                        const char*) {
-    const auto& s = *static_cast<const sql_session*>(self);
+    const auto& s = *static_cast<const sqlite_session*>(self);
     switch (action) {
       case SQLITE_TRANSACTION:
         return s.user_code || s.reader ? SQLITE_DENY : SQLITE_OK;
@@ -152,14 +169,14 @@ struct sql_session {
   result<void> open(const std::string& file, int flags, std::chrono::milliseconds busy_timeout) {
     if (auto r = conn.open(file, flags); !r) return r;
     if (auto r = conn.check(busy_timeout, file); !r) return r;
-    sqlite3_set_authorizer(conn.get(), &sql_session::authorize, this);
+    sqlite3_set_authorizer(conn.get(), &sqlite_session::authorize, this);
     return {};
   }
 
   /// Runs one statement text (or, with no values and no row callback, all
   /// the statements in it). `read_only` refuses statements that write.
   result<void> run(std::string_view text, std::span<const sql_value> values,
-                   const std::function<void(const sql_row&)>* row, bool read_only) {
+                   const std::function<void(const sql_row&)>* row, bool read_only) override {
     if (blank(text)) return error{errc::invalid_argument, "an empty SQL statement"};
     sqlite3* db = conn.get();
     const std::int64_t total_before = sqlite3_total_changes64(db);
@@ -238,7 +255,10 @@ struct sql_session {
       const int rc = st->step();
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return statement_error(rc, db, text);
-      if (row) (*row)(detail::sql_access::row(st->get()));
+      if (row) {
+        const sqlite_row current{st->get()};
+        (*row)(detail::sql_access::row(&current));
+      }
     }
     changes = sqlite3_total_changes64(db) - total_before;
     return {};
@@ -271,62 +291,6 @@ struct sql_session {
 
 }  // namespace detail
 
-// ---- sql_row ----
-
-namespace {
-bool in_range(sqlite3_stmt* s, int column) {
-  return column >= 0 && column < sqlite3_column_count(s);
-}
-}  // namespace
-
-std::int64_t sql_row::int64(int column) const {
-  return in_range(stmt_, column) ? sqlite3_column_int64(stmt_, column) : 0;
-}
-
-double sql_row::real(int column) const {
-  return in_range(stmt_, column) ? sqlite3_column_double(stmt_, column) : 0.0;
-}
-
-std::string_view sql_row::text(int column) const {
-  if (!in_range(stmt_, column)) return {};
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-  return p ? std::string_view{p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))}
-           : std::string_view{};
-}
-
-bool sql_row::is_null(int column) const {
-  return !in_range(stmt_, column) || sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-}
-
-int sql_row::columns() const {
-  return sqlite3_column_count(stmt_);
-}
-
-// ---- sql ----
-
-namespace {
-error outside_transaction() {
-  return error{errc::invalid_argument,
-               "a factum::sql writer was used outside the read model transaction it was given to"};
-}
-}  // namespace
-
-std::int64_t sql::changes() const noexcept {
-  return s_ ? s_->changes : 0;
-}
-
-result<void> sql::exec_values(std::string_view statement, std::span<const sql_value> values) {
-  if (!s_ || !s_->in_txn) return outside_transaction();
-  return s_->run(statement, values, nullptr, false);
-}
-
-result<void> sql::query_values(std::string_view statement,
-                               const std::function<void(const sql_row&)>& row,
-                               std::span<const sql_value> values) {
-  if (!s_ || !s_->in_txn) return outside_transaction();
-  return s_->run(statement, values, &row, false);
-}
-
 // ---- sqlite_read_model ----
 
 struct sqlite_read_model::impl {
@@ -337,10 +301,10 @@ struct sqlite_read_model::impl {
 
   std::mutex write_mutex;  // guards writer
   std::atomic<std::thread::id> write_owner{};
-  detail::sql_session writer;
+  detail::sqlite_session writer;
 
   std::mutex pool_mutex;
-  std::vector<std::unique_ptr<detail::sql_session>> idle_readers;
+  std::vector<std::unique_ptr<detail::sqlite_session>> idle_readers;
 
   result<void> open() {
     read_only = options.read_only;
@@ -361,7 +325,7 @@ struct sqlite_read_model::impl {
   }
 
   /// Sets `has_checkpoints` when the checkpoint table exists.
-  result<void> find_checkpoints(detail::sql_session& s) {
+  result<void> find_checkpoints(detail::sqlite_session& s) {
     std::int64_t tables = 0;
     const std::function<void(const sql_row&)> count = [&](const sql_row& row) {
       tables = row.int64(0);
@@ -375,8 +339,8 @@ struct sqlite_read_model::impl {
 
   struct reader_lease {
     impl* owner;
-    std::unique_ptr<detail::sql_session> s;
-    reader_lease(impl* o, std::unique_ptr<detail::sql_session> p) : owner(o), s(std::move(p)) {}
+    std::unique_ptr<detail::sqlite_session> s;
+    reader_lease(impl* o, std::unique_ptr<detail::sqlite_session> p) : owner(o), s(std::move(p)) {}
     reader_lease(reader_lease&&) noexcept = default;
     reader_lease& operator=(reader_lease&&) = delete;
     ~reader_lease() {
@@ -385,7 +349,7 @@ struct sqlite_read_model::impl {
         owner->idle_readers.push_back(std::move(s));
       }
     }
-    detail::sql_session& operator*() const { return *s; }
+    detail::sqlite_session& operator*() const { return *s; }
   };
 
   result<reader_lease> reader() {
@@ -397,7 +361,7 @@ struct sqlite_read_model::impl {
         return lease;
       }
     }
-    auto s = std::make_unique<detail::sql_session>();
+    auto s = std::make_unique<detail::sqlite_session>();
     s->reader = true;
     if (auto r = s->open(file.string(), SQLITE_OPEN_READONLY, options.busy_timeout); !r)
       return std::move(r).error();
@@ -411,7 +375,8 @@ struct sqlite_read_model::impl {
   result<void> transact(std::string_view doing, const std::function<result<void>(sql&)>& fn,
                         Then&& then) {
     return transact(
-        doing, [](detail::sql_session&) { return result<void>{}; }, fn, std::forward<Then>(then));
+        doing, [](detail::sqlite_session&) { return result<void>{}; }, fn,
+        std::forward<Then>(then));
   }
   /// BEGIN IMMEDIATE; first(writer); fn; then(writer); COMMIT, or ROLLBACK
   /// on any failure.
@@ -499,7 +464,7 @@ error no_name() {
 result<void> sqlite_read_model::write(const std::function<result<void>(sql&)>& fn) {
   if (!impl_) return moved_from();
   return impl_->transact("writing a read model", fn,
-                         [](detail::sql_session&) { return result<void>{}; });
+                         [](detail::sqlite_session&) { return result<void>{}; });
 }
 
 result<void> sqlite_read_model::commit(std::string_view name, const position& p,
@@ -508,7 +473,7 @@ result<void> sqlite_read_model::commit(std::string_view name, const position& p,
   if (name.empty()) return no_name();
   const std::string doing = "committing the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 2> values{sql_value{std::string(name)}, sql_value{p.to_string()}};
-  return impl_->transact(doing, fn, [&](detail::sql_session& w) {
+  return impl_->transact(doing, fn, [&](detail::sqlite_session& w) {
     return w.run(sql_checkpoint_save, values, nullptr, false);
   });
 }
@@ -521,7 +486,7 @@ result<void> sqlite_read_model::commit(std::string_view name,
   const std::string doing = "committing the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 2> values{sql_value{std::string(name)}, sql_value{p.to_string()}};
   const std::array<sql_value, 1> key{sql_value{std::string(name)}};
-  auto check = [&](detail::sql_session& w) -> result<void> {
+  auto check = [&](detail::sqlite_session& w) -> result<void> {
     std::optional<std::string> stored;
     const std::function<void(const sql_row&)> read = [&](const sql_row& row) {
       stored = std::string(row.text(0));
@@ -534,7 +499,7 @@ result<void> sqlite_read_model::commit(std::string_view name,
                  doing + ": its checkpoint is " + stored.value_or("not stored") + ", not " +
                      want.value_or("not stored") + " (another process committed first)"};
   };
-  return impl_->transact(doing, check, fn, [&](detail::sql_session& w) {
+  return impl_->transact(doing, check, fn, [&](detail::sqlite_session& w) {
     return w.run(sql_checkpoint_save, values, nullptr, false);
   });
 }
@@ -545,7 +510,7 @@ result<void> sqlite_read_model::reset(std::string_view name,
   if (name.empty()) return no_name();
   const std::string doing = "resetting the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 1> values{sql_value{std::string(name)}};
-  return impl_->transact(doing, fn, [&](detail::sql_session& w) {
+  return impl_->transact(doing, fn, [&](detail::sqlite_session& w) {
     return w.run(sql_checkpoint_delete, values, nullptr, false);
   });
 }

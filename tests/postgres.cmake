@@ -8,7 +8,8 @@ endif()
 get_filename_component(FACTUM_PG_BINDIR "${FACTUM_PG_CTL}" DIRECTORY)
 
 add_executable(factum_postgres_tests
-  postgres/conformance.cpp)
+  postgres/conformance.cpp
+  postgres/nodes.cpp)
 target_link_libraries(factum_postgres_tests PRIVATE factum::postgres PostgreSQL::PostgreSQL
   factum_test_main)
 target_compile_definitions(factum_postgres_tests PRIVATE
@@ -16,3 +17,9 @@ target_compile_definitions(factum_postgres_tests PRIVATE
   FACTUM_TEST_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
 target_precompile_headers(factum_postgres_tests REUSE_FROM factum_core_tests)
 catch_discover_tests(factum_postgres_tests)
+
+add_executable(factum_pg_node postgres/node_main.cpp)
+target_link_libraries(factum_pg_node PRIVATE factum::postgres)
+target_compile_definitions(factum_postgres_tests PRIVATE
+  FACTUM_TEST_PG_NODE="$<TARGET_FILE:factum_pg_node>")
+add_dependencies(factum_postgres_tests factum_pg_node)

@@ -22,12 +22,14 @@ struct account_summary {
   static constexpr std::string_view name = "account-summary";
   using interested_in = factum::events<account_opened, money_deposited, money_withdrawn>;
 
-  /// Creates the table (once per file).
-  static factum::result<void> create(factum::sqlite_read_model& db) {
+  /// Creates the table (once per file or database): the same SQL on a
+  /// `factum::sqlite_read_model` and a `factum::postgres_read_model`.
+  template <class Model>
+  static factum::result<void> create(Model& db) {
     return db.write([](factum::sql& s) {
       return s.exec(
           "CREATE TABLE IF NOT EXISTS accounts("
-          "id TEXT PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL)");
+          "id TEXT PRIMARY KEY, owner TEXT NOT NULL, balance BIGINT NOT NULL)");
     });
   }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <libpq-fe.h>
 #include <memory>
 #include <optional>
 #include <span>
@@ -12,8 +13,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <libpq-fe.h>
 
 #include <factum/core/error.hpp>
 #include <factum/core/result.hpp>
@@ -79,8 +78,8 @@ class reply {
 /// True for SQLSTATEs that mean the connection or the server went away
 /// (class 08, an administrator's shutdown, a server starting up or in recovery).
 inline bool connection_lost(std::string_view state) noexcept {
-  return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03" ||
-         state.empty();
+  return (state.starts_with("08") && state != "08P01") || state == "57P01" || state == "57P02" ||
+         state == "57P03" || state.empty();
 }
 
 /// The factum error for a failed query: the code from the SQLSTATE, the
@@ -177,9 +176,11 @@ class connection {
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return r;
     return fail(r, doing);
   }
-  result<reply> query(const char* sql, std::initializer_list<std::optional<std::string_view>> params,
+  result<reply> query(const char* sql,
+                      std::initializer_list<std::optional<std::string_view>> params,
                       std::string_view doing, bool binary_result = false) {
-    return query(sql, std::span<const std::optional<std::string_view>>(params.begin(), params.size()),
+    return query(sql,
+                 std::span<const std::optional<std::string_view>>(params.begin(), params.size()),
                  doing, binary_result);
   }
 

@@ -5,8 +5,6 @@
 // refuses root), a server on a Unix socket in that folder and no TCP port,
 // removed with the folder afterwards. Nothing is mocked: it is the real
 // server from Debian's postgresql-15.
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "temp_dir.hpp"
 
@@ -33,7 +32,8 @@ class pg_cluster {
     std::filesystem::permissions(dir_.path(), std::filesystem::perms::all);
     if (::geteuid() == 0) {
       const passwd* pw = ::getpwnam("postgres");
-      if (!pw) throw std::runtime_error("pg_cluster: running as root, but there is no postgres user");
+      if (!pw)
+        throw std::runtime_error("pg_cluster: running as root, but there is no postgres user");
       if (::chown(dir_.path().c_str(), pw->pw_uid, pw->pw_gid) != 0)
         throw std::runtime_error("pg_cluster: cannot give the folder to postgres");
       as_ = "runuser -u postgres -- ";
@@ -64,8 +64,8 @@ class pg_cluster {
   }
 
   void start() {
-    std::string opts = "-k " + dir_.path().string() +
-                       " -c listen_addresses='' -c max_connections=200";
+    std::string opts =
+        "-k " + dir_.path().string() + " -c listen_addresses='' -c max_connections=200";
     if (!durable_) opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
     run(std::string(FACTUM_PG_BINDIR) + "/pg_ctl -D " + data() + " -o \"" + opts + "\" -w -l " +
         log("server") + " start > /dev/null");

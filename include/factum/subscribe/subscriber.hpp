@@ -67,6 +67,13 @@ struct subscription_options {
   /// Live events waiting at most; beyond that the subscriber drops its live
   /// queue and catches up from the store instead (writers never wait).
   std::size_t queue_capacity = 10'000;
+  /// Runs in one process at a time among all that share the store: the
+  /// others wait, and one of them takes over (from the stored checkpoint)
+  /// when the owner stops or dies. For projections and process managers
+  /// on PostgreSQL (an advisory lock, see `event_store::try_own`).
+  bool single_owner = false;
+  /// How often a waiting single-owner subscriber tries to win the claim.
+  std::chrono::milliseconds claim_interval{1000};
 };
 
 namespace detail {

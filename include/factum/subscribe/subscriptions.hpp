@@ -25,6 +25,10 @@ struct subscriptions_options {
   /// How often the router asks the store for events it was not told of
   /// (appended by another process on the same store, say).
   std::chrono::milliseconds poll_interval{200};
+  /// On a store that tells of every process' appends (PostgreSQL's
+  /// LISTEN/NOTIFY), the router reads when told and polls only this often,
+  /// in case a notification was lost.
+  std::chrono::milliseconds fallback_poll_interval{5000};
   /// Where the read side reports what it skipped or gave up on; the default
   /// writes to std::clog, an empty function is silent.
   std::function<void(std::string_view)> log = [](std::string_view m) { std::clog << m << '\n'; };
@@ -87,12 +91,16 @@ class subscriptions {
           if (auto r = weak.lock()) r->committed(events);
         });
     rt.add_consistency_gate(gate_);
-    router_->start();
+    watch_ = rt.shared_store()->on_append([weak = std::weak_ptr<detail::router>(router_)] {
+      if (auto r = weak.lock()) r->notified();
+    });
+    router_->start(watch_ != nullptr, options.fallback_poll_interval);
   }
   subscriptions(const subscriptions&) = delete;
   subscriptions& operator=(const subscriptions&) = delete;
   /// Stops every subscriber (each finishes the step it is in).
   ~subscriptions() {
+    watch_.reset();
     {
       std::lock_guard lock(gate_->mutex);
       gate_->owner = nullptr;
@@ -246,6 +254,7 @@ class subscriptions {
   runtime& rt_;
   std::shared_ptr<detail::read_core> core_;
   std::shared_ptr<detail::router> router_;
+  std::shared_ptr<void> watch_;  ///< the store's append notifications (nullptr: it has none)
   std::shared_ptr<gate> gate_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<detail::typed_subscriber>, std::less<>> by_name_;

@@ -159,9 +159,15 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       queue_.clear();
     }
     fail_waiters(errc::stopped, "the subscriber '" + name_ + "' stopped");
-    if (strand_.running_in_this_thread()) return;
+    if (strand_.running_in_this_thread()) {
+      claim_.reset();
+      return;
+    }
     std::promise<void> idle;
-    asio::post(strand_, [&] { idle.set_value(); });
+    asio::post(strand_, [&] {
+      claim_.reset();  // another node may take the name over at once
+      idle.set_value();
+    });
     idle.get_future().wait();
   }
   [[nodiscard]] bool stopped() const {
@@ -270,6 +276,8 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
 
   void begin(position now) {
     if (stopped()) return;
+    if (options_.single_owner && !claimed())
+      return later([now](subscriber_base& self) { self.begin(now); }, options_.claim_interval);
     auto checkpoint = load_checkpoint();
     if (!checkpoint) {
       rc_.log("factum: subscriber '" + name_ +
@@ -290,6 +298,16 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   /// One unit of work, then it posts itself again while there is more.
   void step() {
     if (!begun_ || stopped()) return;  // begin() steps once it loaded the checkpoint
+    if (options_.single_owner && !claim_->held()) {
+      // Another node may own it by now: start over from the stored checkpoint.
+      rc_.log("factum: subscriber '" + name_ +
+              "' lost its single-owner claim; waiting to win it back");
+      claim_.reset();
+      begun_ = false;
+      retrying_.clear();
+      return later([now = cursor_](subscriber_base& self) { self.begin(now); },
+                   options_.claim_interval);
+    }
     std::vector<recorded_event> batch;
     if (!retrying_.empty()) {
       batch = std::move(retrying_);
@@ -326,6 +344,21 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     }
     if (!batch.empty() && !deliver(batch)) return;  // a retry is scheduled
     asio::post(strand_, [self = shared_from_this()] { self->step(); });
+  }
+
+  /// Whether this process holds the subscriber's single-owner claim (on
+  /// PostgreSQL, an advisory lock held by a connection of its own).
+  bool claimed() {
+    if (claim_ && claim_->held()) return true;
+    claim_.reset();
+    auto claim = rc_.store().try_own("factum.subscriber/" + name_);
+    if (!claim) {
+      rc_.log("factum: subscriber '" + name_ +
+              "' cannot claim its single owner lock: " + claim.error().message());
+      return false;
+    }
+    claim_ = std::move(*claim);
+    return claim_ != nullptr;
   }
 
   /// Reports a retry of `e`, or that it went to the dead letters.
@@ -489,6 +522,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   // on the strand
   position cursor_;
   bool begun_ = false;
+  std::unique_ptr<ownership> claim_;  ///< single owner: the claim while it runs here
   bool catching_up_ = true;
   std::uint32_t attempts_ = 0;
   std::optional<position> resync_;
@@ -525,7 +559,20 @@ class router {
     last_ = rc_.store().head().value();
   }
 
-  void start() { arm_poll(); }
+  /// Starts polling; `notified`: the store tells of appends (`on_append`),
+  /// so the poll is only a fallback and runs every `fallback` instead.
+  void start(bool notified = false, std::chrono::milliseconds fallback = std::chrono::seconds{5}) {
+    if (notified) poll_interval_ = std::max(poll_interval_, fallback);
+    arm_poll();
+  }
+  /// The store told of an append (by any process): read what is new.
+  void notified() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+    }
+    arm_fill(std::chrono::milliseconds{0});
+  }
   void stop() {
     std::lock_guard lock(mutex_);
     stopped_ = true;

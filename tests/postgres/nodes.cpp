@@ -1,0 +1,206 @@
+// Several nodes on one PostgreSQL database: separate processes
+// (factum_pg_node) beside this one, on a throwaway cluster.
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <libpq-fe.h>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include <factum/runtime.hpp>
+#include <factum/store/postgres_read_model.hpp>
+#include <factum/store/postgres_store.hpp>
+#include <factum/subscribe.hpp>
+
+#include "../../examples/bank/bank_read_side.hpp"
+#include "../support/pg_cluster.hpp"
+#include "../support/process.hpp"
+
+using namespace std::chrono_literals;
+using factum_test::child_process;
+using factum_test::pg_cluster;
+
+namespace {
+
+/// A fresh database on the shared cluster, its URI.
+std::string fresh_database() {
+  const std::string name = pg_cluster::fresh_schema("db");
+  pg_cluster::shared().psql("CREATE DATABASE " + name);
+  return pg_cluster::shared().uri(name);
+}
+
+std::string with_name(const std::string& uri, const std::string& app) {
+  return uri + "&application_name=" + app;
+}
+
+/// One query's first value, through libpq.
+std::string scalar(const std::string& uri, const std::string& sql) {
+  PGconn* c = PQconnectdb(uri.c_str());
+  std::string out;
+  if (PQstatus(c) == CONNECTION_OK) {
+    PGresult* r = PQexec(c, sql.c_str());
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) out = PQgetvalue(r, 0, 0);
+    PQclear(r);
+  }
+  PQfinish(c);
+  return out;
+}
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!pred() && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(20ms);
+  return pred();
+}
+
+void open_accounts(factum::runtime& rt) {
+  for (int a = 0; a < 4; ++a)
+    REQUIRE(rt.dispatch<bank::account>("acc-" + std::to_string(a), bank::open_account{"n"},
+                                       boost::asio::use_future)
+                .get()
+                .version == 1);
+}
+
+std::int64_t stored_balance(factum::event_store& store, const std::string& id) {
+  std::int64_t b = 0;
+  for (const auto& e : store.read_stream("account-" + id).value()) {
+    if (e.type == "MoneyDeposited")
+      b += nlohmann::json::parse(e.data).at("amount").get<std::int64_t>();
+    if (e.type == "MoneyWithdrawn")
+      b -= nlohmann::json::parse(e.data).at("amount").get<std::int64_t>();
+  }
+  return b;
+}
+
+struct counter {
+  static constexpr std::string_view name = "deposits-seen";
+  using interested_in = factum::events<bank::money_deposited>;
+  std::shared_ptr<std::atomic<int>> seen;
+  factum::result<void> handle(const bank::money_deposited&) {
+    ++*seen;
+    return {};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("postgres: two node processes deposit to the same accounts; no update is lost",
+          "[postgres][nodes]") {
+  const std::string uri = fresh_database();
+  factum::runtime rt{factum::postgres_store{uri}};
+  open_accounts(rt);
+  constexpr long per_node = 2000;
+  child_process a({FACTUM_TEST_PG_NODE, "deposit", uri, std::to_string(per_node)});
+  child_process b({FACTUM_TEST_PG_NODE, "deposit", uri, std::to_string(per_node)});
+  REQUIRE(a.started());
+  REQUIRE(b.started());
+  std::vector<std::string> out_a, out_b;
+  a.read_to_end(out_a);
+  b.read_to_end(out_b);
+  CHECK(a.wait() == 0);
+  CHECK(b.wait() == 0);
+  REQUIRE(out_a == std::vector<std::string>{"done 2000 failed 0"});
+  REQUIRE(out_b == std::vector<std::string>{"done 2000 failed 0"});
+  // Every deposit of both nodes is in its account's stream, once: the
+  // nodes raced on the same four streams and retried their conflicts.
+  auto& store = rt.store();
+  std::int64_t total = 0;
+  for (int i = 0; i < 4; ++i) {
+    const std::string id = "acc-" + std::to_string(i);
+    CHECK(store.stream_version("account-" + id).value() == 1 + 2 * per_node / 4);
+    total += stored_balance(store, id);
+  }
+  CHECK(total == 2 * per_node);
+  CHECK(store.head().value().global() == 4 + 2 * per_node);
+}
+
+TEST_CASE(
+    "postgres: a subscriber is woken by another node's append (LISTEN/NOTIFY), not by polling",
+    "[postgres][nodes]") {
+  const std::string uri = fresh_database();
+  factum::runtime rt{factum::postgres_store{uri}};
+  factum::subscriptions_options slow;
+  slow.poll_interval = 60s;  // a poll would come far too late for this test
+  slow.fallback_poll_interval = 60s;
+  slow.log = {};
+  factum::subscriptions subs{rt, slow};
+  auto seen = std::make_shared<std::atomic<int>>(0);
+  auto sub = subs.add(counter{seen});
+  open_accounts(rt);
+  const auto start = std::chrono::steady_clock::now();
+  child_process other({FACTUM_TEST_PG_NODE, "deposit", uri, "10"});
+  std::vector<std::string> lines;
+  other.read_to_end(lines);
+  REQUIRE(other.wait() == 0);
+  REQUIRE(eventually([&] { return seen->load() == 10; }, 20s));
+  CHECK(std::chrono::steady_clock::now() - start < 20s);
+}
+
+TEST_CASE(
+    "postgres: a single-owner projection runs on one node; when it is killed another "
+    "takes over and applies every event exactly once",
+    "[postgres][nodes]") {
+  const std::string uri = fresh_database();
+  factum::runtime rt{factum::postgres_store{uri}};
+  open_accounts(rt);
+  child_process a({FACTUM_TEST_PG_NODE, "project", with_name(uri, "node_a")});
+  child_process b({FACTUM_TEST_PG_NODE, "project", with_name(uri, "node_b")});
+  const std::string owner_sql =
+      "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+      " WHERE l.locktype = 'advisory' AND l.granted";
+  std::string owner;
+  REQUIRE(eventually([&] { return !(owner = scalar(uri, owner_sql)).empty(); }, 20s));
+  // Exactly one lock holder, while both run.
+  std::this_thread::sleep_for(500ms);
+  CHECK(scalar(uri, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") ==
+        "1");
+
+  // Deposits flow while the owner is killed mid-stream.
+  std::atomic<bool> stop{false};
+  std::atomic<long> deposited{0};
+  std::thread writer([&] {
+    for (long i = 0; !stop; ++i) {
+      rt.dispatch<bank::account>("acc-" + std::to_string(i % 4), bank::deposit{1},
+                                 boost::asio::use_future)
+          .get();
+      ++deposited;
+    }
+  });
+  std::this_thread::sleep_for(1s);
+  (owner == "node_a" ? a : b).kill_hard();
+  (owner == "node_a" ? a : b).wait();
+  const auto killed = std::chrono::steady_clock::now();
+  const std::string survivor = owner == "node_a" ? "node_b" : "node_a";
+  REQUIRE(eventually([&] { return scalar(uri, owner_sql) == survivor; }, 10s));
+  const auto takeover = std::chrono::steady_clock::now() - killed;
+  CHECK(takeover < 5s);
+  std::this_thread::sleep_for(1s);
+  stop = true;
+  writer.join();
+
+  // The survivor catches up to the head; its rows match the log exactly.
+  const auto head = rt.store().head().value();
+  factum::postgres_read_model model{uri};
+  REQUIRE(eventually(
+      [&] {
+        auto cp = model.load_checkpoint(bank::account_summary::name).value();
+        return cp && cp->global() == head.global();
+      },
+      20s));
+  std::int64_t projected = 0;
+  for (int i = 0; i < 4; ++i) {
+    const std::string id = "acc-" + std::to_string(i);
+    std::int64_t balance = -1;
+    REQUIRE(model.query(
+        "SELECT balance FROM accounts WHERE id = ?1",
+        [&](const factum::sql_row& r) { balance = r.int64(0); }, id));
+    CHECK(balance == stored_balance(rt.store(), id));
+    projected += balance;
+  }
+  CHECK(projected == deposited.load());
+  CHECK(deposited.load() > 0);
+}
