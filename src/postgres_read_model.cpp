@@ -207,6 +207,11 @@ class flag_guard {
   bool& f_;
 };
 
+/// Taken by `write` (schema setup) and `open`: one node at a time sets up,
+/// so `CREATE ... IF NOT EXISTS` from several nodes cannot collide.
+constexpr const char* setup_lock =
+    "SELECT pg_advisory_xact_lock(hashtext('factum.read_model.setup'))";
+
 error moved_from() {
   return error{errc::invalid_argument, "a moved-from factum::postgres_read_model was used"};
 }
@@ -257,12 +262,14 @@ struct postgres_read_model::impl {
     auto w = connect(false);
     if (!w) return std::move(w).error();
     writer = std::move(*w);
-    // Nodes starting together may race to create it; the loser's error is harmless.
-    auto r = writer->conn.exec(
-        "CREATE TABLE IF NOT EXISTS " + t + "(subscriber text PRIMARY KEY, position text)",
-        "creating the checkpoint table " + t);
-    if (!r && r.error().code() != errc::storage_io) return r;
-    return {};
+    // Under the setup lock: nodes starting together would otherwise race
+    // on CREATE TABLE IF NOT EXISTS, and the loser fail.
+    auto r =
+        writer->conn.exec(std::string("BEGIN; ") + setup_lock + "; CREATE TABLE IF NOT EXISTS " +
+                              t + "(subscriber text PRIMARY KEY, position text); COMMIT",
+                          "creating the checkpoint table " + t);
+    if (!r) (void)writer->conn.exec("ROLLBACK", "creating the checkpoint table");
+    return r;
   }
 
   struct reader_lease {
@@ -362,7 +369,8 @@ postgres_read_model::~postgres_read_model() = default;
 result<void> postgres_read_model::write(const std::function<result<void>(sql&)>& fn) {
   if (!impl_) return moved_from();
   auto none = [](pg_session&) { return result<void>{}; };
-  return impl_->transact("writing a read model", none, fn, none);
+  auto lock = [](pg_session& w) { return w.conn.exec(setup_lock, "locking the read model setup"); };
+  return impl_->transact("writing a read model", lock, fn, none);
 }
 
 result<void> postgres_read_model::commit(std::string_view name, const position& p,

@@ -381,6 +381,7 @@ struct postgres_store::impl {
   std::uint64_t next_watcher = 0;
   std::thread listener;
   std::atomic<bool> stopping{false};
+  std::chrono::steady_clock::time_point opened_at = std::chrono::steady_clock::now();
 
   ~impl() {
     stopping = true;
@@ -504,18 +505,28 @@ struct postgres_store::impl {
   // ---- schema ----
 
   result<void> ensure_schema() {
+    // A server still starting (or restarting) is waited for, as on any call.
     auto c = connect();
-    if (!c) return std::move(c).error();
+    for (pg::backoff wait; !c;) {
+      if (std::chrono::steady_clock::now() >= opened_at + options.reconnect_for)
+        return std::move(c).error();
+      wait.sleep();
+      c = connect();
+    }
     pg::connection& conn = **c;
     const std::string schema_lit = sql_literal(options.schema);
     // One node migrates at a time; the others wait and then find it done.
-    if (auto r = conn.exec("BEGIN; SELECT pg_advisory_xact_lock(hashtextextended(" + schema_lit +
-                               " || '/factum.migrate', 0))",
+    // No statement timeout here: waiting for another node's migration, or
+    // building an index over a large log, may take long.
+    if (auto r = conn.exec("BEGIN; SET LOCAL statement_timeout = 0; SELECT "
+                           "pg_advisory_xact_lock(hashtextextended(" +
+                               schema_lit + " || '/factum.migrate', 0))",
                            "locking the schema for migration");
         !r)
       return r;
     auto done = [&](result<void> r) -> result<void> {
-      (void)conn.exec(r ? "COMMIT" : "ROLLBACK", "migrating the schema");
+      if (r) r = conn.exec("COMMIT", "committing the schema migration");
+      if (!r) (void)conn.exec("ROLLBACK", "migrating the schema");
       return r;
     };
     auto exists = conn.query(
@@ -551,7 +562,9 @@ struct postgres_store::impl {
       return done(error{errc::schema_mismatch,
                         where + " has factum schema " + std::to_string(version) +
                             ", this build knows schema " + std::to_string(schema_version)});
-    if (version < static_cast<std::int64_t>(schema_version) || functions != functions_version) {
+    // Functions are replaced when older than this build's, never by an
+    // older build (a node not yet upgraded, restarting mid-rollout).
+    if (version < static_cast<std::int64_t>(schema_version) || functions < functions_version) {
       if (!options.migrate)
         return done(error{errc::schema_mismatch,
                           where + " has factum schema " + std::to_string(version) +

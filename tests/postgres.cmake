@@ -9,6 +9,9 @@ get_filename_component(FACTUM_PG_BINDIR "${FACTUM_PG_CTL}" DIRECTORY)
 
 add_executable(factum_postgres_tests
   postgres/conformance.cpp
+  postgres/gap.cpp
+  postgres/faults.cpp
+  postgres/read_model.cpp
   postgres/nodes.cpp)
 target_link_libraries(factum_postgres_tests PRIVATE factum::postgres PostgreSQL::PostgreSQL
   factum_test_main)

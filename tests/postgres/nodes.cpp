@@ -170,6 +170,14 @@ TEST_CASE(
       ++deposited;
     }
   });
+  struct joiner {  // a failed REQUIRE must not leave the thread running
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~joiner() {
+      stop = true;
+      if (t.joinable()) t.join();
+    }
+  } join_writer{stop, writer};
   std::this_thread::sleep_for(1s);
   (owner == "node_a" ? a : b).kill_hard();
   (owner == "node_a" ? a : b).wait();

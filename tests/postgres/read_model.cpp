@@ -1,0 +1,144 @@
+// The PostgreSQL read model through its public API, and a projection on a
+// PostgreSQL store writing to it.
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include <factum/runtime.hpp>
+#include <factum/store/postgres_read_model.hpp>
+#include <factum/store/postgres_store.hpp>
+#include <factum/subscribe.hpp>
+
+#include "../../examples/bank/bank_read_side.hpp"
+#include "../support/pg_cluster.hpp"
+
+using namespace std::chrono_literals;
+using factum_test::pg_cluster;
+
+namespace {
+
+std::string fresh_database() {
+  const std::string name = pg_cluster::fresh_schema("db");
+  pg_cluster::shared().psql("CREATE DATABASE " + name);
+  return pg_cluster::shared().uri(name);
+}
+
+}  // namespace
+
+TEST_CASE("postgres read model: rows and checkpoint commit together, or not at all",
+          "[postgres][read_model]") {
+  factum::postgres_read_model model{fresh_database()};
+  REQUIRE(model.write([](factum::sql& db) {
+    return db.exec("CREATE TABLE t(id text PRIMARY KEY, n bigint, x double precision, ok boolean)");
+  }));
+  REQUIRE(model.commit("p", factum::position::at(1), [](factum::sql& db) {
+    return db.exec("INSERT INTO t VALUES (?1, ?2, ?3, ?4)", "a '?1' b", 7, 2.5, true);
+  }));
+  std::string id;
+  std::int64_t n = 0, ok = 0;
+  double x = 0;
+  bool null_seen = false;
+  REQUIRE(model.query(
+      "SELECT id, n, x, ok, NULL FROM t WHERE n = ?1",
+      [&](const factum::sql_row& r) {
+        id = r.text(0);
+        n = r.int64(1);
+        x = r.real(2);
+        ok = r.int64(3);
+        null_seen = r.is_null(4);
+      },
+      7));
+  CHECK(id == "a '?1' b");  // a value, not SQL: `?1` inside it stays
+  CHECK(n == 7);
+  CHECK(x == 2.5);
+  CHECK(ok == 1);
+  CHECK(null_seen);
+  CHECK(model.load_checkpoint("p").value() == factum::position::at(1));
+
+  // A failing fn rolls back its rows and the checkpoint.
+  auto failed =
+      model.commit("p", factum::position::at(2), [](factum::sql& db) -> factum::result<void> {
+        if (auto r = db.exec("INSERT INTO t(id, n) VALUES ('b', 1)"); !r) return r;
+        return factum::error{factum::errc::invalid_argument, "no"};
+      });
+  CHECK_FALSE(failed);
+  CHECK(model.load_checkpoint("p").value() == factum::position::at(1));
+  std::int64_t rows = 0;
+  REQUIRE(
+      model.query("SELECT count(*) FROM t", [&](const factum::sql_row& r) { rows = r.int64(0); }));
+  CHECK(rows == 1);
+
+  // Mistakes are clear errors.
+  auto bad = model.commit("p", factum::position::at(2), [](factum::sql& db) {
+    return db.exec("INSERT INTO nowhere VALUES (1)");
+  });
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code() == factum::errc::invalid_argument);
+  CHECK_THAT(bad.error().message(), Catch::Contains("nowhere"));
+  auto txn = model.write([](factum::sql& db) { return db.exec("COMMIT"); });
+  REQUIRE_FALSE(txn);
+  CHECK(txn.error().code() == factum::errc::invalid_argument);
+  auto writes = model.query("DELETE FROM t", [](const factum::sql_row&) {});
+  REQUIRE_FALSE(writes);
+  CHECK(writes.error().code() == factum::errc::invalid_argument);
+}
+
+TEST_CASE("postgres read model: a conditional commit applies a batch once across writers",
+          "[postgres][read_model]") {
+  const std::string uri = fresh_database();
+  factum::postgres_read_model one{uri}, two{uri};
+  REQUIRE(one.write([](factum::sql& db) { return db.exec("CREATE TABLE c(n bigint)"); }));
+  REQUIRE(one.write([](factum::sql& db) { return db.exec("INSERT INTO c VALUES (0)"); }));
+  auto add = [](factum::sql& db) { return db.exec("UPDATE c SET n = n + 1"); };
+  // Both start from "no checkpoint"; only the first commit of the batch counts.
+  REQUIRE(one.commit("p", std::nullopt, factum::position::at(5), add));
+  auto lost = two.commit("p", std::nullopt, factum::position::at(5), add);
+  REQUIRE_FALSE(lost);
+  CHECK(lost.error().code() == factum::errc::concurrency_conflict);
+  REQUIRE(two.commit("p", factum::position::at(5), factum::position::at(9), add));
+  std::int64_t n = 0;
+  REQUIRE(one.query("SELECT n FROM c", [&](const factum::sql_row& r) { n = r.int64(0); }));
+  CHECK(n == 2);
+
+  // Many threads racing the same batch from the same checkpoint: one wins.
+  std::atomic<int> wins{0};
+  std::vector<std::thread> racers;
+  for (int i = 0; i < 4; ++i)
+    racers.emplace_back([&] {
+      factum::postgres_read_model mine{uri};
+      if (mine.commit("p", factum::position::at(9), factum::position::at(12), add)) ++wins;
+    });
+  for (auto& t : racers)
+    t.join();
+  CHECK(wins == 1);
+  REQUIRE(one.query("SELECT n FROM c", [&](const factum::sql_row& r) { n = r.int64(0); }));
+  CHECK(n == 3);
+}
+
+TEST_CASE("postgres: the bank projection runs on a PostgreSQL store and read model, and rebuilds",
+          "[postgres][read_model]") {
+  const std::string uri = fresh_database();
+  factum::runtime rt{factum::postgres_store{uri}};
+  auto accounts = std::make_shared<factum::postgres_read_model>(uri);
+  REQUIRE(bank::account_summary::create(*accounts));
+  factum::subscriptions_options quiet;
+  quiet.log = {};
+  factum::subscriptions subs{rt, quiet};
+  auto projection = subs.add(bank::account_summary{}, accounts, {.strong = true});
+  using boost::asio::use_future;
+  rt.dispatch<bank::account>("acc-1", bank::open_account{"ann"}, use_future).get();
+  rt.dispatch<bank::account>("acc-1", bank::deposit{50}, use_future).get();
+  auto last = rt.dispatch<bank::account>("acc-1", bank::withdraw{8}, use_future).get();
+  REQUIRE(projection.wait_until(last.events.back().pos));
+  auto balance = [&] {
+    std::int64_t b = -1;
+    REQUIRE(accounts->query(
+        "SELECT balance FROM accounts WHERE id = ?1",
+        [&](const factum::sql_row& r) { b = r.int64(0); }, "acc-1"));
+    return b;
+  };
+  CHECK(balance() == 42);
+  REQUIRE(projection.rebuild());
+  REQUIRE(projection.wait_until(last.events.back().pos));
+  CHECK(balance() == 42);
+}
