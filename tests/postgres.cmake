@@ -26,3 +26,7 @@ target_link_libraries(factum_pg_node PRIVATE factum::postgres)
 target_compile_definitions(factum_postgres_tests PRIVATE
   FACTUM_TEST_PG_NODE="$<TARGET_FILE:factum_pg_node>")
 add_dependencies(factum_postgres_tests factum_pg_node)
+if(FACTUM_BUILD_EXAMPLES)  # the bank example on PostgreSQL (examples/ comes after tests/)
+  target_compile_definitions(factum_postgres_tests PRIVATE FACTUM_TEST_BANK="$<TARGET_FILE:bank>")
+  add_dependencies(factum_postgres_tests bank)
+endif()

@@ -27,9 +27,10 @@ enum exit_code : int {
   failed = 3,     ///< the store failed, or the read side did not catch up in time
 };
 
-/// The global options (`bank [--db PATH] [--timeout SECONDS] COMMAND ...`).
+/// The global options (`bank [--db PATH|URI] [--timeout SECONDS] COMMAND ...`).
 struct options {
-  std::filesystem::path db = "bank.db";
+  /// An SQLite file, or a PostgreSQL URI (`postgresql://...`).
+  std::string db = "bank.db";
   /// How long a run waits for the read side (projection, process manager)
   /// to catch up, at its start and before it exits.
   std::chrono::seconds timeout{30};

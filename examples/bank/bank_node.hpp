@@ -2,7 +2,9 @@
 
 /// A bank node: the runtime on an SQLite file, and the read side in the
 /// same file (the account-summary projection and the transfer process
-/// manager), as one `bank` run uses them.
+/// manager), as one `bank` run uses them. Given a PostgreSQL URI
+/// (`postgresql://...`) instead of a path, the store and the read model
+/// live in that database, which processes on several machines may share.
 ///
 /// Several nodes (processes) may run on one file at once: the store orders
 /// their appends, each subscriber keeps its checkpoint in the file, and the
@@ -29,6 +31,12 @@
 #include <factum/runtime.hpp>
 #include <factum/store/sqlite_read_model.hpp>
 #include <factum/store/sqlite_store.hpp>
+#ifdef BANK_WITH_POSTGRES
+#include <factum/store/postgres_read_model.hpp>
+#include <factum/store/postgres_store.hpp>
+#endif
+#include <variant>
+
 #include <factum/subscribe.hpp>
 #include <factum/telemetry/metrics.hpp>
 
@@ -39,20 +47,51 @@ namespace bank {
 
 class node {
  public:
-  /// Opens (or creates) the file and starts the runtime; with `read_side`,
-  /// also the process manager, which catches up from its checkpoint in the
-  /// background (the projection starts with `settle`).
-  static factum::result<std::unique_ptr<node>> open(const std::filesystem::path& db,
-                                                    bool read_side = true) {
-    auto store = factum::sqlite_store::open(db);
-    if (!store) return std::move(store).error();
-    // After the store, which creates the file and its schema.
-    auto model = factum::sqlite_read_model::open(db);
-    if (!model) return std::move(model).error();
-    auto accounts = std::make_shared<factum::sqlite_read_model>(std::move(*model));
-    if (auto ok = account_summary::create(*accounts); !ok) return std::move(ok).error();
-    std::unique_ptr<node> n{
-        new node(std::make_shared<factum::sqlite_store>(std::move(*store)), std::move(accounts))};
+  /// Either read model the projection may write to.
+  using model = std::variant<std::shared_ptr<factum::sqlite_read_model>
+#ifdef BANK_WITH_POSTGRES
+                             ,
+                             std::shared_ptr<factum::postgres_read_model>
+#endif
+                             >;
+
+  /// True for a PostgreSQL connection URI rather than a file path.
+  static bool is_postgres(const std::string& db) {
+    return db.starts_with("postgresql://") || db.starts_with("postgres://");
+  }
+
+  /// Opens (or creates) the file or database and starts the runtime; with
+  /// `read_side`, also the process manager, which catches up from its
+  /// checkpoint in the background (the projection starts with `settle`).
+  static factum::result<std::unique_ptr<node>> open(const std::string& db, bool read_side = true) {
+    std::shared_ptr<factum::event_store> store;
+    model accounts;
+    if (is_postgres(db)) {
+#ifdef BANK_WITH_POSTGRES
+      auto pg = factum::postgres_store::open(db);
+      if (!pg) return std::move(pg).error();
+      store = std::make_shared<factum::postgres_store>(std::move(*pg));
+      auto m = factum::postgres_read_model::open(db);
+      if (!m) return std::move(m).error();
+      auto shared = std::make_shared<factum::postgres_read_model>(std::move(*m));
+      if (auto ok = account_summary::create(*shared); !ok) return std::move(ok).error();
+      accounts = std::move(shared);
+#else
+      return factum::error{factum::errc::invalid_argument,
+                           "this bank was built without PostgreSQL (FACTUM_WITH_POSTGRES)"};
+#endif
+    } else {
+      auto lite = factum::sqlite_store::open(db);
+      if (!lite) return std::move(lite).error();
+      store = std::make_shared<factum::sqlite_store>(std::move(*lite));
+      // After the store, which creates the file and its schema.
+      auto m = factum::sqlite_read_model::open(db);
+      if (!m) return std::move(m).error();
+      auto shared = std::make_shared<factum::sqlite_read_model>(std::move(*m));
+      if (auto ok = account_summary::create(*shared); !ok) return std::move(ok).error();
+      accounts = std::move(shared);
+    }
+    std::unique_ptr<node> n{new node(std::move(store), std::move(accounts))};
     if (read_side) n->transfers_ = n->subs_.add_process(bank::transfers{});
     return n;
   }
@@ -61,17 +100,32 @@ class node {
   node& operator=(const node&) = delete;
   ~node() = default;
 
-  [[nodiscard]] factum::runtime& runtime() { return rt_; }
-  [[nodiscard]] factum::event_store& store() { return rt_.store(); }
-  [[nodiscard]] factum::subscriptions& subscriptions() { return subs_; }
-  /// The account-summary projection's file (table `accounts`).
-  [[nodiscard]] factum::sqlite_read_model& accounts() { return *accounts_; }
+  [[nodiscard]] factum::runtime& runtime() {
+    return rt_;
+  }
+  [[nodiscard]] factum::event_store& store() {
+    return rt_.store();
+  }
+  [[nodiscard]] factum::subscriptions& subscriptions() {
+    return subs_;
+  }
+  /// A read-only query of the account-summary projection's table `accounts`.
+  factum::result<void> query_accounts(std::string_view sql,
+                                      const std::function<void(const factum::sql_row&)>& row) {
+    return std::visit([&](auto& m) { return m->query(sql, row); }, accounts_);
+  }
   /// The projection; only after a `settle` that returned true.
-  [[nodiscard]] factum::subscription& summary() { return *summary_; }
+  [[nodiscard]] factum::subscription& summary() {
+    return *summary_;
+  }
   /// What this run did, as counters and latency histograms.
-  [[nodiscard]] const factum::metrics& metrics() const { return *metrics_; }
+  [[nodiscard]] const factum::metrics& metrics() const {
+    return *metrics_;
+  }
   /// The process manager; only when opened with the read side.
-  [[nodiscard]] factum::subscription& transfers() { return *transfers_; }
+  [[nodiscard]] factum::subscription& transfers() {
+    return *transfers_;
+  }
 
   /// Waits until the read side handled everything stored, including the
   /// events its own commands caused and those of other processes (the head
@@ -80,7 +134,8 @@ class node {
   bool settle(std::chrono::milliseconds timeout) {
     if (!transfers_) return true;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    if (!summary_) summary_ = subs_.add(account_summary{}, accounts_);
+    if (!summary_)
+      summary_ = std::visit([&](auto& m) { return subs_.add(account_summary{}, m); }, accounts_);
     while (std::chrono::steady_clock::now() < deadline) {
       const auto head = store().head();
       if (!head) return false;
@@ -96,7 +151,7 @@ class node {
   }
 
  private:
-  node(std::shared_ptr<factum::event_store> store, std::shared_ptr<factum::sqlite_read_model> m)
+  node(std::shared_ptr<factum::event_store> store, model m)
       : rt_(std::move(store), runtime_options(metrics_)),
         subs_(rt_, read_side_options()),
         accounts_(std::move(m)) {}
@@ -126,7 +181,7 @@ class node {
   std::shared_ptr<factum::metrics> metrics_ = std::make_shared<factum::metrics>();  // before rt_
   factum::runtime rt_;
   factum::subscriptions subs_;  // after the runtime: it goes first
-  std::shared_ptr<factum::sqlite_read_model> accounts_;
+  model accounts_;
   std::optional<factum::subscription> summary_;
   std::optional<factum::subscription> transfers_;
 };

@@ -37,7 +37,7 @@ class session {
     if (node_) return node_.get();
     auto n = bank::node::open(options_.db, read_side);
     if (!n) {
-      std::cerr << "bank: opening " << options_.db.string() << ": " << n.error().message() << '\n';
+      std::cerr << "bank: opening " << options_.db << ": " << n.error().message() << '\n';
       return nullptr;
     }
     node_ = std::move(*n);
@@ -291,7 +291,7 @@ int history_cmd(session& s, std::span<const std::string> a) {
 int accounts_cmd(session& s, std::span<const std::string>) {
   auto* n = s.node();
   if (!n) return failed;
-  auto ok_ = n->accounts().query(
+  auto ok_ = n->query_accounts(
       "SELECT id, owner, balance FROM accounts ORDER BY id", [](const factum::sql_row& r) {
         std::cout << r.text(0) << "  " << r.text(1) << "  " << r.int64(2) << '\n';
       });

@@ -1,7 +1,7 @@
 // bank: the bank account example as a command-line program, on the SQLite
 // event store.
 //
-//   bank [--db PATH] [--timeout SECONDS] COMMAND [ARGS...]
+//   bank [--db PATH|URI] [--timeout SECONDS] COMMAND [ARGS...]
 //
 // Each run opens the file (bank.db in the working directory by default),
 // starts the runtime and the read side (the account-summary projection and
@@ -39,7 +39,8 @@ int usage(std::ostream& out, int status) {
   }
   out << "\n"
          "options (before the command):\n"
-         "  --db PATH            the SQLite file (default: bank.db in the working directory)\n"
+         "  --db PATH|URI        the SQLite file (default: bank.db in the working directory),\n"
+         "                       or a PostgreSQL URI: postgresql://[user@]host/database\n"
          "  --timeout SECONDS    how long to wait for the read side (default 30)\n"
          "  -h, --help           this text\n"
          "\n"

@@ -212,3 +212,35 @@ TEST_CASE(
   CHECK(projected == deposited.load());
   CHECK(deposited.load() > 0);
 }
+
+#ifdef FACTUM_TEST_BANK
+TEST_CASE("postgres: the bank example runs on a PostgreSQL URI, from several processes",
+          "[postgres][nodes][example]") {
+  const std::string uri = fresh_database();
+  auto bank = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {FACTUM_TEST_BANK, "--db", uri});
+    child_process p(args);
+    std::vector<std::string> lines;
+    p.read_to_end(lines);
+    const int status = p.wait();
+    std::string out;
+    for (const auto& l : lines)
+      out += l + "\n";
+    INFO(out);
+    return std::make_pair(status, out);
+  };
+  REQUIRE(bank({"open", "acc-1", "Ann"}).first == 0);
+  REQUIRE(bank({"open", "acc-2", "Bob"}).first == 0);
+  // Two processes at once on the same account, through the same database.
+  child_process one({FACTUM_TEST_BANK, "--db", uri, "deposit", "acc-1", "100"});
+  child_process two({FACTUM_TEST_BANK, "--db", uri, "deposit", "acc-1", "50"});
+  CHECK(one.wait() == 0);
+  CHECK(two.wait() == 0);
+  REQUIRE(bank({"transfer", "acc-1", "acc-2", "25"}).first == 0);
+  CHECK(bank({"withdraw", "acc-1", "500"}).first == 1);  // refused: not enough money
+  CHECK_THAT(bank({"balance", "acc-1"}).second, Catch::Contains("125"));
+  const auto accounts = bank({"accounts"});
+  CHECK(accounts.first == 0);
+  CHECK_THAT(accounts.second, Catch::Contains("acc-1  Ann  125\nacc-2  Bob  25\n"));
+}
+#endif

@@ -12,9 +12,10 @@ namespace factum {
 /// A place in the global log, as a subscriber's checkpoint.
 ///
 /// Treat it as opaque: compare, store, and pass back to `read_all`. It has
-/// two parts so that a backend whose commit order differs from its position
-/// numbers (PostgreSQL: transaction id, then position) can order by both;
-/// for the in-memory and SQLite stores both parts are the global position.
+/// two parts so that a backend whose commit order differed from its position
+/// numbers could order by both; every store so far (memory, SQLite,
+/// PostgreSQL, whose appends serialise on the log head) keeps positions in
+/// commit order, and both parts are the global position.
 /// A default `position` is the start, before every event.
 /// ```
 /// factum::position p = events.back().pos;   // after the last event handled

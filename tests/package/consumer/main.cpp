@@ -15,6 +15,9 @@
 #ifdef FACTUM_CONSUMER_SQLITE
 #include <factum/store/sqlite_store.hpp>
 #endif
+#ifdef FACTUM_CONSUMER_POSTGRES
+#include <factum/store/postgres_store.hpp>
+#endif
 
 namespace shop {
 
@@ -70,6 +73,18 @@ int main() {
   factum::memory_store memory;
   if (round_trip(memory, "memory_store") != 0) return 1;
 
+#ifdef FACTUM_CONSUMER_POSTGRES
+  {
+    // Linked and callable: no server here, so a clear storage_io error.
+    auto pg = factum::postgres_store::open("postgresql:///none?host=/nonexistent-factum",
+                                           {.reconnect_for = std::chrono::milliseconds(0)});
+    if (pg || pg.error().code() != factum::errc::storage_io) {
+      std::cerr << "postgres component: expected storage_io\n";
+      return 1;
+    }
+    std::cout << "postgres component linked\n";
+  }
+#endif
 #ifdef FACTUM_CONSUMER_SQLITE
   std::random_device rd;
   const auto dir = std::filesystem::temp_directory_path() /
