@@ -1,16 +1,12 @@
 // W3.sqlite.append.batch: store-level multi-stream appends to sqlite_store,
 // against raw prepared INSERTs of the same rows into the same schema.
-#include <algorithm>
-#include <map>
-#include <numeric>
-#include <random>
 #include <span>
 #include <string>
 #include <vector>
 
 #include <factum/store/sqlite_store.hpp>
 
-#include "domain.hpp"
+#include "append_plan.hpp"
 #include "harness.hpp"
 #include "raw_sqlite.hpp"
 
@@ -31,66 +27,6 @@ int run_pragmas(sqlite3* db, const char** error, const sqlite3_api_routines*) {
       return SQLITE_ERROR;
     }
   return SQLITE_OK;
-}
-
-/// One append: several streams, as a group commit hands them to the store.
-struct batch {
-  std::vector<factum::stream_write> writes;
-  std::vector<std::size_t> accounts;  ///< the account number of each write
-};
-
-/// Every event both sides write, built before anything is timed.
-struct plan {
-  std::size_t streams = 0;
-  std::size_t streams_per_batch = 0;
-  std::size_t events_per_stream = 0;
-  std::vector<batch> warmup;  ///< one opening event per stream, untimed
-  std::vector<batch> timed;
-  /// Type keys in order of first use, as the store assigns them. Stream keys
-  /// are account + 1: the warm-up creates the streams in account order.
-  std::map<std::string, std::int64_t> type_keys;
-  std::size_t timed_events = 0;
-};
-
-plan make_plan(std::size_t streams, std::size_t batches, std::size_t streams_per_batch,
-               std::size_t events_per_stream) {
-  plan p;
-  p.streams = streams;
-  p.streams_per_batch = streams_per_batch;
-  p.events_per_stream = events_per_stream;
-  const std::size_t batch_events = streams_per_batch * events_per_stream;
-  std::vector<std::uint64_t> version(streams, 0);
-  for (std::size_t first = 0; first < streams; first += batch_events) {
-    batch& b = p.warmup.emplace_back();
-    for (std::size_t s = first; s < std::min(streams, first + batch_events); ++s) {
-      b.writes.push_back(
-          {account_stream(s), factum::expected_version::no_stream(), make_events(s, 1, 1)});
-      b.accounts.push_back(s);
-      version[s] = 1;
-    }
-  }
-  // Each timed batch draws `streams_per_batch` distinct streams at random.
-  std::mt19937_64 rng{20240611};
-  std::vector<std::size_t> order(streams);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  for (std::size_t i = 0; i < batches; ++i) {
-    batch& b = p.timed.emplace_back();
-    for (std::size_t j = 0; j < streams_per_batch; ++j) {
-      std::swap(order[j], order[j + rng() % (streams - j)]);
-      const std::size_t s = order[j];
-      b.writes.push_back({account_stream(s), factum::expected_version::exact(version[s]),
-                          make_events(s, version[s] + 1, events_per_stream)});
-      b.accounts.push_back(s);
-      version[s] += events_per_stream;
-      p.timed_events += events_per_stream;
-    }
-  }
-  for (const auto* part : {&p.warmup, &p.timed})
-    for (const auto& b : *part)
-      for (const auto& w : b.writes)
-        for (const auto& e : w.events)
-          p.type_keys.emplace(e.type, static_cast<std::int64_t>(p.type_keys.size() + 1));
-  return p;
 }
 
 double factum_rate(const plan& p, const std::filesystem::path& file) {

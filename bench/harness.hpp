@@ -34,6 +34,9 @@ struct options {
   /// one vector, then decode + evolve) or `scan_stream` (one reused event at a
   /// time, the load path event_store.hpp documents for aggregates).
   std::string loader = "read_stream";
+  /// The libpq URI of the server the W3.postgres workloads use (`--pg`);
+  /// empty: they are skipped.
+  std::string pg;
 
   /// `full` normally, `small` with --quick.
   [[nodiscard]] std::size_t size(std::size_t full, std::size_t small) const {
@@ -57,6 +60,8 @@ struct figure {
 struct workload {
   std::string name;
   std::function<figure(const options&)> run;
+  /// Needs a PostgreSQL server (`options::pg`): skipped without one.
+  bool postgres = false;
 };
 
 using clock = std::chrono::steady_clock;
@@ -137,11 +142,12 @@ class scratch_dir {
 [[nodiscard]] nlohmann::ordered_json to_json(const figure& f);
 
 // The workloads, by file.
-void add_memory_append(std::vector<workload>& out);  // append_memory.cpp, W2
-void add_sqlite_append(std::vector<workload>& out);  // append_sqlite.cpp, W3
-void add_rehydrate(std::vector<workload>& out);      // rehydrate.cpp, W4
-void add_runtime(std::vector<workload>& out);        // runtime.cpp, W1, W3 dispatch, W6
-void add_read_side(std::vector<workload>& out);      // read_side.cpp, W5, W7
+void add_memory_append(std::vector<workload>& out);    // append_memory.cpp, W2
+void add_sqlite_append(std::vector<workload>& out);    // append_sqlite.cpp, W3
+void add_rehydrate(std::vector<workload>& out);        // rehydrate.cpp, W4
+void add_runtime(std::vector<workload>& out);          // runtime.cpp, W1, W3 dispatch, W6
+void add_read_side(std::vector<workload>& out);        // read_side.cpp, W5, W7
+void add_postgres_append(std::vector<workload>& out);  // append_postgres.cpp, W3
 /// Makes every SQLite connection opened from now on run `PRAGMA p` for each p
 /// (append_sqlite.cpp; an SQLite auto-extension).
 void use_sqlite_pragmas(const std::vector<std::string>& pragmas);

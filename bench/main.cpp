@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <sys/wait.h>
@@ -15,6 +16,9 @@
 #include <vector>
 
 #include "harness.hpp"
+#if FACTUM_BENCH_POSTGRES
+#include "../tests/support/pg_cluster.hpp"
+#endif
 
 namespace {
 
@@ -24,7 +28,8 @@ using factum_bench::workload;
 
 constexpr const char* usage =
     "usage: factum-bench [--json] [--quick] [--filter REGEX] [--reps N] [--dir DIR]\n"
-    "                    [--sqlite-pragma P]... [--loader L] [--samples] [--no-fork] [--list]\n"
+    "                    [--sqlite-pragma P]... [--loader L] [--pg URI|auto] [--samples]\n"
+    "                    [--no-fork] [--list]\n"
     "  --json          one JSON object per line and workload (shared/BENCH.md format)\n"
     "  --quick         small sizes, the whole set in well under a minute\n"
     "  --filter REGEX  only the workloads whose name matches (std::regex_search)\n"
@@ -34,6 +39,9 @@ constexpr const char* usage =
     "                  run PRAGMA P on every SQLite connection, factum's and the\n"
     "                  baselines' alike (e.g. temp_store=MEMORY); shown in params\n"
     "  --loader L      how W4 reads the stream: read_stream (default) or scan_stream\n"
+    "  --pg URI        run the W3.postgres workloads on this server (any libpq URI;\n"
+    "                  each run uses a fresh schema and drops it); `auto` starts a\n"
+    "                  throwaway cluster with fsync on. Without --pg they are skipped\n"
     "  --samples       in the table, also every repetition's figure\n"
     "  --no-fork       run every workload in this process (default: each in a\n"
     "                  fresh child process, so no workload inherits another's heap)\n"
@@ -97,6 +105,8 @@ int main(int argc, char** argv) {
         opt.loader = next();
         if (opt.loader != "read_stream" && opt.loader != "scan_stream")
           throw std::invalid_argument("--loader is read_stream or scan_stream");
+      } else if (a == "--pg") {
+        opt.pg = next();
       } else if (a == "--samples") {
         samples = true;
       } else if (a == "--no-fork") {
@@ -125,6 +135,15 @@ int main(int argc, char** argv) {
   }
 #endif
 
+#if !FACTUM_BENCH_POSTGRES
+  if (!opt.pg.empty()) {
+    std::fputs(
+        "factum-bench: built without PostgreSQL (FACTUM_WITH_POSTGRES); --pg has no effect\n",
+        stderr);
+    return 2;
+  }
+#endif
+
   std::vector<workload> all;
   factum_bench::add_memory_append(all);
 #if FACTUM_BENCH_SQLITE
@@ -133,12 +152,36 @@ int main(int argc, char** argv) {
   factum_bench::add_rehydrate(all);
   factum_bench::add_runtime(all);
   factum_bench::add_read_side(all);
+#if FACTUM_BENCH_POSTGRES
+  factum_bench::add_postgres_append(all);
+#endif
 
   if (list) {
     for (const auto& w : all)
       std::puts(w.name.c_str());
     return 0;
   }
+  auto selected = [&](const workload& w) {
+    return !opt.filter || std::regex_search(w.name, *opt.filter);
+  };
+#if FACTUM_BENCH_POSTGRES
+  // `--pg auto`: one throwaway durable cluster for the whole run, started
+  // only when a selected workload needs it; the children inherit its URI.
+  std::unique_ptr<factum_test::pg_cluster> cluster;
+  if (opt.pg == "auto") {
+    opt.pg.clear();
+    if (std::any_of(all.begin(), all.end(),
+                    [&](const workload& w) { return w.postgres && selected(w); })) {
+      try {
+        cluster = std::make_unique<factum_test::pg_cluster>(true);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "factum-bench: --pg auto: %s\n", e.what());
+        return 1;
+      }
+      opt.pg = cluster->uri();
+    }
+  }
+#endif
   if (!opt.json)
     std::printf("%-30s %14s %-12s %6s  %-36s %6s\n", "workload", "median", "unit", "spread",
                 "baseline (median)", "ratio");
@@ -159,7 +202,13 @@ int main(int argc, char** argv) {
   };
   int failed = 0;
   for (const auto& w : all) {
-    if (opt.filter && !std::regex_search(w.name, *opt.filter)) continue;
+    if (!selected(w)) continue;
+    if (w.postgres && opt.pg.empty()) {  // not a failure: there is no server to measure
+      if (!opt.json)
+        std::fprintf(stderr, "factum-bench: %s skipped (needs --pg URI or --pg auto)\n",
+                     w.name.c_str());
+      continue;
+    }
     if (!fork_each) {
       failed += run(w);
       continue;

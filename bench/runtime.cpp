@@ -1,8 +1,10 @@
 // The runtime's workloads: W1 (dispatch on the memory store, throughput and
-// latency), W3.sqlite.dispatch (the same on SQLite with group commit) and W6
-// (registry memory per live aggregate).
+// latency), W3.sqlite.dispatch and W3.postgres.dispatch (the same on SQLite
+// and PostgreSQL with group commit) and W6 (registry memory per live
+// aggregate).
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <future>
@@ -21,6 +23,12 @@
 #include <factum/store/sqlite_store.hpp>
 
 #include "raw_sqlite.hpp"
+#endif
+#if FACTUM_BENCH_POSTGRES
+#include <factum/store/postgres_store.hpp>
+#include <factum/telemetry/sink.hpp>
+
+#include "raw_pg.hpp"
 #endif
 
 #include "domain.hpp"
@@ -299,6 +307,121 @@ figure w3_dispatch(const options& opt, factum::sqlite_sync sync, const char* nam
 
 #endif
 
+#if FACTUM_BENCH_POSTGRES
+
+/// What the runtime's committer hands the store: the `append_batch` calls
+/// (the store's `factum.store.append` spans tagged batch=group), the events
+/// in them and the time spent in them (encoding, the round trip with the
+/// server's append function and commit, decoding).
+class batch_stats final : public factum::telemetry_sink {
+ public:
+  void record(const factum::telemetry_event& e) noexcept override {
+    if (e.name != "factum.store.append.stop" || e.tag("batch") != "group") return;
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    events_.fetch_add(e.events, std::memory_order_relaxed);
+    ns_.fetch_add(static_cast<std::uint64_t>(e.duration.count()), std::memory_order_relaxed);
+  }
+  void reset() {
+    batches_ = 0;
+    events_ = 0;
+    ns_ = 0;
+  }
+  [[nodiscard]] std::uint64_t batches() const { return batches_.load(); }
+  [[nodiscard]] double mean_events() const {
+    return batches_ ? static_cast<double>(events_) / static_cast<double>(batches_) : 0;
+  }
+  [[nodiscard]] double mean_ms() const {
+    return batches_ ? static_cast<double>(ns_) / 1e6 / static_cast<double>(batches_) : 0;
+  }
+  [[nodiscard]] double seconds() const { return static_cast<double>(ns_) / 1e9; }
+
+ private:
+  std::atomic<std::uint64_t> batches_{0}, events_{0}, ns_{0};
+};
+
+/// The baseline: raw single-row transactions on one connection, an
+/// autocommit prepared INSERT each (one commit, one WAL flush), into a
+/// scratch table shaped like the SQLite baseline's, on the same server.
+double pg_raw_transactions(const std::string& uri, std::size_t count) {
+  rawpg::scratch_schema schema{uri, "raw_txn"};
+  rawpg::conn c{uri};
+  const std::string table = schema.quoted() + ".events";
+  c.exec("CREATE SCHEMA " + schema.quoted() + "; CREATE TABLE " + table +
+         "(position bigserial PRIMARY KEY, stream bigint NOT NULL, version bigint NOT NULL,"
+         " data text NOT NULL, UNIQUE (stream, version))");
+  c.prepare("ins",
+            "INSERT INTO " + table + "(stream, version, data) VALUES ($1, $2, '{\"amount\":1}')",
+            2);
+  std::string stream, version;
+  const double t = seconds([&] {
+    for (std::size_t i = 0; i < count; ++i) {
+      stream = std::to_string(i % 10'000);
+      version = std::to_string(i);
+      const char* values[] = {stream.c_str(), version.c_str()};
+      c.run_prepared("ins", 2, values);
+    }
+  });
+  return static_cast<double>(count) / t;
+}
+
+figure w3_postgres_dispatch(const options& opt) {
+  const std::size_t accounts = opt.size(10'000, 200);
+  const std::size_t commands = opt.size(200'000, 2'000);
+  const std::size_t raw_count = opt.size(3'000, 100);
+  const std::size_t in_flight = 1024;
+  figure f;
+  f.name = "W3.postgres.dispatch";
+  f.unit = "commands/s";
+  f.baseline_name = "postgres.raw.txn";
+  std::vector<double> mean_batch, mean_ms, busy;
+  for (int rep = 0; rep < opt.reps; ++rep) {
+    {
+      rawpg::scratch_schema schema{opt.pg, "dispatch"};
+      factum::postgres_options po;
+      po.schema = schema.name();
+      auto store = std::make_shared<factum::postgres_store>(opt.pg, po);
+      auto stats = std::make_shared<batch_stats>();
+      store->set_telemetry(stats);
+      {
+        factum::runtime rt{store, runtime_options()};
+        open_accounts(rt, accounts);
+        stats->reset();
+        std::size_t errors = 0;
+        const double t = seconds([&] {
+          errors = pump(rt, accounts, commands, in_flight,
+                        [](std::size_t) { return bank::account::command{bank::deposit{1}}; });
+        });
+        if (errors != 0) throw std::runtime_error("W3.postgres.dispatch: commands failed");
+        if (stats->batches() == 0)
+          throw std::runtime_error("W3.postgres.dispatch: no group commit (no append_batch call)");
+        f.samples.push_back(static_cast<double>(commands) / t);
+        mean_batch.push_back(stats->mean_events());
+        mean_ms.push_back(stats->mean_ms());
+        busy.push_back(stats->seconds() / t);
+      }
+      store.reset();  // its connections close before the schema is dropped
+    }
+    f.baseline_samples.push_back(pg_raw_transactions(opt.pg, raw_count));
+  }
+  f.params["aggregates"] = accounts;
+  f.params["commands"] = commands;
+  f.params["in_flight"] = in_flight;
+  f.params["threads"] = threads;
+  f.params["group_commit"] = true;
+  // The committer's batches while timed: commands per append_batch call, the
+  // call's mean time, and the share of the wall time the committer spent in it.
+  f.params["batch_commands_mean"] = std::round(median(mean_batch) * 10) / 10;
+  f.params["batch_ms_mean"] = std::round(median(mean_ms) * 100) / 100;
+  f.params["committer_busy"] = std::round(median(busy) * 100) / 100;
+  f.params["baseline_transactions"] = raw_count;
+  f.params["baseline_connections"] = 1;
+  f.params["server"] = rawpg::server_params(opt.pg);
+  f.params["reps"] = opt.reps;
+  return f;
+}
+
+#endif
+
 }  // namespace
 
 void add_runtime(std::vector<workload>& out) {
@@ -313,6 +436,9 @@ void add_runtime(std::vector<workload>& out) {
                    return w3_dispatch(o, factum::sqlite_sync::normal, "W3.sqlite.dispatch.normal",
                                       "sqlite.raw.txn.normal", "NORMAL");
                  }});
+#endif
+#if FACTUM_BENCH_POSTGRES
+  out.push_back({"W3.postgres.dispatch", w3_postgres_dispatch, true});
 #endif
   out.push_back({"W6.registry.memory", w6_registry});
 }
