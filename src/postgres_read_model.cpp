@@ -300,6 +300,20 @@ struct postgres_read_model::impl {
     return reader_lease{this, std::move(*s)};
   }
 
+  /// Runs `fn` on a pooled reader; once more on a new connection when the
+  /// pooled one turns out dead (the server restarted since it was opened).
+  template <class F>
+  result<void> read(F&& fn) {
+    for (int attempt = 0;; ++attempt) {
+      auto lease = reader();
+      if (!lease) return std::move(lease).error();
+      auto r = fn(**lease);
+      if (r || !(**lease).conn.lost() || attempt == 1) return r;
+      std::lock_guard lock(pool_mutex);
+      idle.clear();  // its neighbours are as stale
+    }
+  }
+
   /// BEGIN; first(writer); fn; then(writer); COMMIT, or ROLLBACK on any failure.
   template <class First, class Then>
   result<void> transact(std::string_view doing, First&& first,
@@ -429,22 +443,23 @@ result<void> postgres_read_model::query_values(std::string_view statement,
                                                const std::function<void(const sql_row&)>& row,
                                                std::span<const sql_value> values) const {
   if (!impl_) return moved_from();
-  auto lease = impl_->reader();
-  if (!lease) return std::move(lease).error();
-  return (**lease).run(statement, values, &row, true);
+  return impl_->read([&](pg_session& s) { return s.run(statement, values, &row, true); });
 }
 
 result<std::optional<position>> postgres_read_model::load_checkpoint(std::string_view name) const {
   if (!impl_) return moved_from();
   if (name.empty()) return no_name();
-  auto lease = impl_->reader();
-  if (!lease) return std::move(lease).error();
   const std::array<sql_value, 1> values{sql_value{std::string(name)}};
   std::optional<std::string> text;
   const std::function<void(const sql_row&)> read = [&](const sql_row& row) {
     if (!row.is_null(0)) text = std::string(row.text(0));
   };
-  if (auto r = (**lease).run(impl_->sql_load, values, &read, true); !r) return std::move(r).error();
+  if (auto r = impl_->read([&](pg_session& s) {
+        text.reset();
+        return s.run(impl_->sql_load, values, &read, true);
+      });
+      !r)
+    return std::move(r).error();
   if (!text) return std::optional<position>{};
   if (auto p = position::parse(*text)) return std::optional<position>{*p};
   return error{errc::storage_corrupt, "the read model checkpoint of '" + std::string(name) +

@@ -19,7 +19,7 @@ target_compile_definitions(factum_postgres_tests PRIVATE
   FACTUM_PG_BINDIR="${FACTUM_PG_BINDIR}"
   FACTUM_TEST_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
 target_precompile_headers(factum_postgres_tests REUSE_FROM factum_core_tests)
-catch_discover_tests(factum_postgres_tests)
+factum_discover_tests(factum_postgres_tests)
 
 add_executable(factum_pg_node postgres/node_main.cpp)
 target_link_libraries(factum_pg_node PRIVATE factum::postgres)

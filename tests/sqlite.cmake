@@ -19,4 +19,4 @@ target_compile_definitions(factum_sqlite_tests PRIVATE
   FACTUM_TEST_FIXTURES="${CMAKE_CURRENT_SOURCE_DIR}/fixtures")
 add_dependencies(factum_sqlite_tests factum_sqlite_writer factum_bank_node)
 target_precompile_headers(factum_sqlite_tests REUSE_FROM factum_core_tests)
-catch_discover_tests(factum_sqlite_tests)
+factum_discover_tests(factum_sqlite_tests)

@@ -71,7 +71,7 @@ bool exec(PGconn* c, const std::string& sql) {
 }  // namespace
 
 TEST_CASE(
-    "postgres: an append held open while another commits; the subscriber sees every "
+    "postgres: an append held open while another commits: the subscriber sees every "
     "committed event once, in a stable order, whether the first commits or rolls back",
     "[postgres][gap]") {
   const bool commit = GENERATE(true, false);

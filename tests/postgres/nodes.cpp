@@ -88,7 +88,7 @@ struct counter {
 
 }  // namespace
 
-TEST_CASE("postgres: two node processes deposit to the same accounts; no update is lost",
+TEST_CASE("postgres: two node processes deposit to the same accounts and no update is lost",
           "[postgres][nodes]") {
   const std::string uri = fresh_database();
   factum::runtime rt{factum::postgres_store{uri}};
@@ -141,7 +141,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "postgres: a single-owner projection runs on one node; when it is killed another "
+    "postgres: a single-owner projection runs on one node, and when it is killed another "
     "takes over and applies every event exactly once",
     "[postgres][nodes]") {
   const std::string uri = fresh_database();
@@ -149,15 +149,27 @@ TEST_CASE(
   open_accounts(rt);
   child_process a({FACTUM_TEST_PG_NODE, "project", with_name(uri, "node_a")});
   child_process b({FACTUM_TEST_PG_NODE, "project", with_name(uri, "node_b")});
+  // The holder of this subscriber's claim: a bigint advisory key shows in
+  // pg_locks as classid (high 32 bits) and objid (low 32 bits).
   const std::string owner_sql =
-      "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-      " WHERE l.locktype = 'advisory' AND l.granted";
+      "WITH k AS (SELECT hashtextextended('factum/factum.subscriber/account-summary', 0) AS key)"
+      " SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid, k"
+      " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+      " AND l.classid::bigint = ((k.key >> 32) & 4294967295)"
+      " AND l.objid::bigint = (k.key & 4294967295)";
   std::string owner;
-  REQUIRE(eventually([&] { return !(owner = scalar(uri, owner_sql)).empty(); }, 20s));
+  const bool claimed = eventually([&] { return !(owner = scalar(uri, owner_sql)).empty(); }, 30s);
+  INFO("sessions: " << scalar(uri,
+                              "SELECT string_agg(coalesce(application_name, '?') || '/' || "
+                              "coalesce(state, '?') || '/' || coalesce(left(query, 60), ''), ' | ')"
+                              " FROM pg_stat_activity WHERE datname = current_database()"));
+  INFO("advisory locks: " << scalar(uri,
+                                    "SELECT string_agg(pid || ':' || granted, ',') FROM pg_locks"
+                                    " WHERE locktype = 'advisory'"));
+  REQUIRE(claimed);
   // Exactly one lock holder, while both run.
   std::this_thread::sleep_for(500ms);
-  CHECK(scalar(uri, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") ==
-        "1");
+  CHECK(scalar(uri, "SELECT count(*) FROM (" + owner_sql + ") o") == "1");
 
   // Deposits flow while the owner is killed mid-stream.
   std::atomic<bool> stop{false};

@@ -111,7 +111,7 @@ struct other : recorder {
 };
 }  // namespace
 
-TEST_CASE("start_from now skips the past; origin reads it") {
+TEST_CASE("start_from now skips the past, origin reads it") {
   factum::runtime rt{factum::memory_store{}, threads(2)};
   factum::subscriptions subs{rt, quiet()};
   REQUIRE(!run(rt, "a", open_account{"ann"}).ec);

@@ -92,6 +92,9 @@ TEST_CASE("a step whose record failed is redone without sending its commands twi
 }
 
 TEST_CASE("a process manager resumes after a restart: no step twice, its deadline still comes") {
+  // Single owner: the deadlines are armed when it wins its claim.
+  const bool single_owner = GENERATE(false, true);
+  CAPTURE(single_owner);
   auto store = std::make_shared<factum::memory_store>();
   {
     factum::runtime rt{store, threads(2)};
@@ -110,7 +113,9 @@ TEST_CASE("a process manager resumes after a restart: no step twice, its deadlin
   REQUIRE(store->save_checkpoint("transfers", factum::position{}));
   factum::runtime rt{store, threads(2)};
   factum::subscriptions subs{rt, quiet(5ms)};
-  auto sub = subs.add_process(transfers{});
+  factum::subscription_options options;
+  options.single_owner = single_owner;
+  auto sub = subs.add_process(transfers{}, options);
   REQUIRE(eventually([&] {
     auto s = store->read_stream(factum::stream_id{"process-transfers-t5"}).value();
     return !s.empty() && s.back().type == "factum.ProcessEnded";

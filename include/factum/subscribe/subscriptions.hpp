@@ -146,7 +146,8 @@ class subscriptions {
     static_assert(check_process_manager<P>());
     auto s = std::make_shared<detail::process_subscriber<P>>(core_, rt_, std::move(manager),
                                                              std::move(options));
-    s->arm_deadlines();
+    // A single-owner one arms them when it wins its claim (on_claimed).
+    if (!s->single_owner()) s->arm_deadlines();
     return attach(std::move(s));
   }
 

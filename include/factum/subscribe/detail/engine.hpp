@@ -113,6 +113,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   [[nodiscard]] const std::vector<std::string>& types() const noexcept { return types_; }
   [[nodiscard]] bool strong() const noexcept { return options_.strong; }
+  [[nodiscard]] bool single_owner() const noexcept { return options_.single_owner; }
   [[nodiscard]] bool interested(std::string_view type) const {
     return types_.empty() || std::find(types_.begin(), types_.end(), type) != types_.end();
   }
@@ -221,6 +222,9 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
  protected:
   /// The telemetry component it reports as: `handler`, `projection` or `process`.
   [[nodiscard]] virtual std::string_view component() const noexcept { return "handler"; }
+  /// A single-owner subscriber just won its claim (it runs on this node
+  /// from now on); on its strand, before it loads its checkpoint.
+  virtual void on_claimed() {}
   /// Where it resumes: its checkpoint, nullopt when it has none.
   virtual result<std::optional<position>> load_checkpoint() = 0;
   /// Handles `events` (all after the cursor, of its types) and records the
@@ -358,6 +362,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       return false;
     }
     claim_ = std::move(*claim);
+    if (claim_) on_claimed();
     return claim_ != nullptr;
   }
 

@@ -55,6 +55,9 @@ class process_subscriber final : public store_checkpointed {
 
  protected:
   [[nodiscard]] std::string_view component() const noexcept override { return "process"; }
+  /// The node that takes a single-owner process manager over arms its
+  /// deadlines, including those the previous owner scheduled since start.
+  void on_claimed() override { arm_deadlines(); }
   result<void> one(const recorded_event& e) override {
     return reported(rc_, event_names, name(), e, [&] { return step_one(e); });
   }
