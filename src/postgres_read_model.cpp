@@ -1,48 +1,20 @@
 // The PostgreSQL read model: a projection's writes and its checkpoint in one
 // transaction. Why and how: docs/postgres.md, "Read models".
-#include <atomic>
+#include <algorithm>
 #include <charconv>
-#include <mutex>
-#include <thread>
 
 #include <factum/store/postgres_read_model.hpp>
 
 #include "postgres/pg.hpp"
+#include "sql_read_model_parts.hpp"
 
 namespace factum {
 
 namespace pg = detail::pg;
+using detail::quoted_statement;
+using detail::skip_blank;
 
 namespace {
-
-/// The statement text for messages, shortened.
-std::string quoted(std::string_view statement) {
-  constexpr std::size_t max = 200;
-  std::string out = "'";
-  out += statement.substr(0, max);
-  if (statement.size() > max) out += "...";
-  return out + "'";
-}
-
-/// `text` without leading blanks and comments.
-std::string_view skip_blank(std::string_view text) {
-  for (;;) {
-    const auto at = text.find_first_not_of(" \t\r\n\f\v;");
-    if (at == std::string_view::npos) return {};
-    text.remove_prefix(at);
-    if (text.starts_with("--")) {
-      const auto end = text.find('\n');
-      if (end == std::string_view::npos) return {};
-      text.remove_prefix(end + 1);
-    } else if (text.starts_with("/*")) {
-      const auto end = text.find("*/", 2);
-      if (end == std::string_view::npos) return {};
-      text.remove_prefix(end + 2);
-    } else {
-      return text;
-    }
-  }
-}
 
 /// Whether the statement begins, ends or marks a transaction.
 bool controls_transaction(std::string_view text) {
@@ -99,13 +71,14 @@ error statement_error(const pg::connection& c, const pg::reply& r, std::string_v
   while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
     message.pop_back();
   if (s == "25006")
-    return error{errc::invalid_argument,
-                 "a read model query takes a statement that does not write: " + quoted(statement)};
+    return error{
+        errc::invalid_argument,
+        "a read model query takes a statement that does not write: " + quoted_statement(statement)};
   if (s.starts_with("42") || s.starts_with("23") || s.starts_with("22") || s.starts_with("2B") ||
       s.starts_with("0A") || s.starts_with("21") || s == "08P01")
     return error{errc::invalid_argument,
-                 message + " (SQLSTATE " + std::string(s) + ") in " + quoted(statement)};
-  return pg::to_error(s, message, "running " + quoted(statement));
+                 message + " (SQLSTATE " + std::string(s) + ") in " + quoted_statement(statement)};
+  return pg::to_error(s, message, "running " + quoted_statement(statement));
 }
 
 /// A row of a text-format result, as `sql_row` reads it.
@@ -143,6 +116,9 @@ struct pg_session final : detail::sql_session {
   bool reader = false;     // read-only transactions; transaction control refused
   bool user_code = false;  // the user's fn runs: transaction control is refused
 
+  /// Whether it may go back to the pool.
+  [[nodiscard]] bool reusable() const { return !conn.lost(); }
+
   result<void> run(std::string_view text, std::span<const sql_value> values,
                    const std::function<void(const sql_row&)>* row, bool read_only) override {
     (void)read_only;  // readers run with default_transaction_read_only
@@ -150,7 +126,7 @@ struct pg_session final : detail::sql_session {
     if ((user_code || reader) && controls_transaction(text))
       return error{errc::invalid_argument,
                    "a read model statement may not begin, commit or roll back a transaction: " +
-                       quoted(text)};
+                       quoted_statement(text)};
     pg::reply r;
     if (values.empty() && !row) {
       // Possibly a script of several statements (schema setup).
@@ -195,29 +171,13 @@ struct pg_session final : detail::sql_session {
   }
 };
 
-/// Sets a flag for a scope.
-class flag_guard {
- public:
-  explicit flag_guard(bool& f) : f_(f) { f_ = true; }
-  ~flag_guard() { f_ = false; }
-  flag_guard(const flag_guard&) = delete;
-  flag_guard& operator=(const flag_guard&) = delete;
-
- private:
-  bool& f_;
-};
-
 /// Taken by `write` (schema setup) and `open`: one node at a time sets up,
 /// so `CREATE ... IF NOT EXISTS` from several nodes cannot collide.
 constexpr const char* setup_lock =
     "SELECT pg_advisory_xact_lock(hashtext('factum.read_model.setup'))";
 
 error moved_from() {
-  return error{errc::invalid_argument, "a moved-from factum::postgres_read_model was used"};
-}
-
-error no_name() {
-  return error{errc::invalid_argument, "a read model checkpoint needs a subscriber name"};
+  return detail::read_model_moved_from("postgres_read_model");
 }
 
 }  // namespace
@@ -227,12 +187,12 @@ struct postgres_read_model::impl {
   postgres_read_model_options options;
   std::string sql_save, sql_load, sql_lock, sql_claim, sql_delete;
 
-  std::mutex write_mutex;  // guards writer
-  std::atomic<std::thread::id> write_owner{};
+  detail::writer_turn turn;  // guards writer
   std::unique_ptr<pg_session> writer;
+  detail::session_pool<pg_session> readers;
 
-  std::mutex pool_mutex;
-  std::vector<std::unique_ptr<pg_session>> idle;
+  impl(std::string u, const postgres_read_model_options& o)
+      : uri(std::move(u)), options(o), readers(std::max<std::size_t>(1, o.pool_size)) {}
 
   result<std::unique_ptr<pg_session>> connect(bool reader) {
     const auto deadline = std::chrono::steady_clock::now() + options.reconnect_for;
@@ -272,45 +232,16 @@ struct postgres_read_model::impl {
     return r;
   }
 
-  struct reader_lease {
-    impl* owner;
-    std::unique_ptr<pg_session> s;
-    reader_lease(impl* o, std::unique_ptr<pg_session> p) : owner(o), s(std::move(p)) {}
-    reader_lease(reader_lease&&) noexcept = default;
-    reader_lease& operator=(reader_lease&&) = delete;
-    ~reader_lease() {
-      if (!s || s->conn.lost()) return;
-      std::lock_guard lock(owner->pool_mutex);
-      if (owner->idle.size() < owner->options.pool_size) owner->idle.push_back(std::move(s));
-    }
-    pg_session& operator*() const { return *s; }
-  };
-
-  result<reader_lease> reader() {
-    {
-      std::lock_guard lock(pool_mutex);
-      if (!idle.empty()) {
-        reader_lease l{this, std::move(idle.back())};
-        idle.pop_back();
-        return l;
-      }
-    }
-    auto s = connect(true);
-    if (!s) return std::move(s).error();
-    return reader_lease{this, std::move(*s)};
-  }
-
   /// Runs `fn` on a pooled reader; once more on a new connection when the
   /// pooled one turns out dead (the server restarted since it was opened).
   template <class F>
   result<void> read(F&& fn) {
     for (int attempt = 0;; ++attempt) {
-      auto lease = reader();
+      auto lease = readers.take([&] { return connect(true); });
       if (!lease) return std::move(lease).error();
       auto r = fn(**lease);
-      if (r || !(**lease).conn.lost() || attempt == 1) return r;
-      std::lock_guard lock(pool_mutex);
-      idle.clear();  // its neighbours are as stale
+      if (r || (**lease).reusable() || attempt == 1) return r;
+      readers.clear();  // its neighbours are as stale
     }
   }
 
@@ -318,55 +249,27 @@ struct postgres_read_model::impl {
   template <class First, class Then>
   result<void> transact(std::string_view doing, First&& first,
                         const std::function<result<void>(sql&)>& fn, Then&& then) {
-    if (write_owner.load() == std::this_thread::get_id())
-      return error{errc::invalid_argument,
-                   std::string(doing) + ": called from inside another read model transaction"};
-    std::lock_guard lock(write_mutex);
-    struct owner_guard {
-      std::atomic<std::thread::id>& owner;
-      explicit owner_guard(std::atomic<std::thread::id>& o) : owner(o) {
-        owner.store(std::this_thread::get_id());
+    return turn.run(doing, [&]() -> result<void> {
+      if (!writer || writer->conn.lost()) {
+        auto w = connect(false);
+        if (!w) return std::move(w).error();
+        writer = std::move(*w);
       }
-      ~owner_guard() { owner.store(std::thread::id{}); }
-      owner_guard(const owner_guard&) = delete;
-      owner_guard& operator=(const owner_guard&) = delete;
-    } owned{write_owner};
-    if (!writer || writer->conn.lost()) {
-      auto w = connect(false);
-      if (!w) return std::move(w).error();
-      writer = std::move(*w);
-    }
-    pg_session& w = *writer;
-    if (auto r = w.conn.exec("BEGIN", doing); !r) return r;
-    result<void> r = first(w);
-    if (r) {
-      flag_guard txn{w.in_txn};
-      flag_guard user{w.user_code};
-      w.changes = 0;
-      sql db = detail::sql_access::writer(&w);
-      try {
-        if (fn) r = fn(db);
-      } catch (const factum::system_error& e) {
-        r = e.error();
-      } catch (const std::exception& e) {
-        r = error{errc::domain_exception, e.what()};
-      } catch (...) {
-        r = error{errc::domain_exception, "a non-standard exception"};
-      }
-    }
-    if (r) r = then(w);
-    if (r) r = w.conn.exec("COMMIT", doing);
-    if (!r) (void)w.conn.exec("ROLLBACK", doing);
-    return r;
+      pg_session& w = *writer;
+      if (auto r = w.conn.exec("BEGIN", doing); !r) return r;
+      result<void> r = first(w);
+      if (r) r = detail::run_user_writes(w, fn);
+      if (r) r = then(w);
+      if (r) r = w.conn.exec("COMMIT", doing);
+      if (!r) (void)w.conn.exec("ROLLBACK", doing);
+      return r;
+    });
   }
 };
 
 result<postgres_read_model> postgres_read_model::open(const std::string& uri,
                                                       const postgres_read_model_options& options) {
-  auto p = std::make_unique<impl>();
-  p->uri = uri;
-  p->options = options;
-  p->options.pool_size = std::max<std::size_t>(1, options.pool_size);
+  auto p = std::make_unique<impl>(uri, options);
   if (auto r = p->open(); !r) return std::move(r).error();
   return postgres_read_model{std::move(p)};
 }
@@ -390,7 +293,7 @@ result<void> postgres_read_model::write(const std::function<result<void>(sql&)>&
 result<void> postgres_read_model::commit(std::string_view name, const position& p,
                                          const std::function<result<void>(sql&)>& fn) {
   if (!impl_) return moved_from();
-  if (name.empty()) return no_name();
+  if (name.empty()) return detail::read_model_no_name();
   const std::string doing = "committing the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 2> values{sql_value{std::string(name)}, sql_value{p.to_string()}};
   return impl_->transact(
@@ -402,7 +305,7 @@ result<void> postgres_read_model::commit(std::string_view name,
                                          const std::optional<position>& expected, const position& p,
                                          const std::function<result<void>(sql&)>& fn) {
   if (!impl_) return moved_from();
-  if (name.empty()) return no_name();
+  if (name.empty()) return detail::read_model_no_name();
   const std::string doing = "committing the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 2> values{sql_value{std::string(name)}, sql_value{p.to_string()}};
   const std::array<sql_value, 1> key{sql_value{std::string(name)}};
@@ -416,12 +319,7 @@ result<void> postgres_read_model::commit(std::string_view name,
       if (!row.is_null(0)) stored = std::string(row.text(0));
     };
     if (auto r = w.run(impl_->sql_lock, key, &read, false); !r) return r;
-    const std::optional<std::string> want =
-        expected ? std::optional<std::string>{expected->to_string()} : std::nullopt;
-    if (stored == want) return {};
-    return error{errc::concurrency_conflict,
-                 doing + ": its checkpoint is " + stored.value_or("not stored") + ", not " +
-                     want.value_or("not stored") + " (another node committed first)"};
+    return detail::expect_checkpoint(doing, stored, expected);
   };
   return impl_->transact(doing, check, fn, [&](pg_session& w) {
     return w.run(impl_->sql_save, values, nullptr, false);
@@ -431,7 +329,7 @@ result<void> postgres_read_model::commit(std::string_view name,
 result<void> postgres_read_model::reset(std::string_view name,
                                         const std::function<result<void>(sql&)>& fn) {
   if (!impl_) return moved_from();
-  if (name.empty()) return no_name();
+  if (name.empty()) return detail::read_model_no_name();
   const std::string doing = "resetting the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 1> values{sql_value{std::string(name)}};
   return impl_->transact(
@@ -448,7 +346,7 @@ result<void> postgres_read_model::query_values(std::string_view statement,
 
 result<std::optional<position>> postgres_read_model::load_checkpoint(std::string_view name) const {
   if (!impl_) return moved_from();
-  if (name.empty()) return no_name();
+  if (name.empty()) return detail::read_model_no_name();
   const std::array<sql_value, 1> values{sql_value{std::string(name)}};
   std::optional<std::string> text;
   const std::function<void(const sql_row&)> read = [&](const sql_row& row) {
@@ -460,10 +358,7 @@ result<std::optional<position>> postgres_read_model::load_checkpoint(std::string
       });
       !r)
     return std::move(r).error();
-  if (!text) return std::optional<position>{};
-  if (auto p = position::parse(*text)) return std::optional<position>{*p};
-  return error{errc::storage_corrupt, "the read model checkpoint of '" + std::string(name) +
-                                          "' is not a position: '" + *text + "'"};
+  return detail::parse_checkpoint(name, text, "");
 }
 
 }  // namespace factum

@@ -1,20 +1,24 @@
 // The SQLite read model: a projection's writes and its checkpoint in one
 // transaction. Why and how: docs/store.md, "Read models in SQLite".
 #include <atomic>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
-#include <vector>
 
 #include <factum/store/sqlite_read_model.hpp>
 
+#include "sql_read_model_parts.hpp"
 #include "sqlite/sqlite_db.hpp"
 
 namespace factum {
 
 namespace sq = detail::sqlite;
+using detail::quoted_statement;
 
 namespace {
+
+/// True when `text` holds nothing but blanks, semicolons and comments.
+bool blank(std::string_view text) {
+  return detail::skip_blank(text).empty();
+}
 
 constexpr const char* sql_begin = "BEGIN IMMEDIATE";
 constexpr const char* sql_commit = "COMMIT";
@@ -36,16 +40,6 @@ constexpr std::string_view sql_checkpoint_delete =
 /// would otherwise grow the cache without end, so it is dropped when full.
 constexpr std::size_t statement_cache_size = 128;
 
-/// The statement text for messages, shortened.
-std::string quoted(std::string_view statement) {
-  constexpr std::size_t max = 200;
-  std::string out = "'";
-  out += statement.substr(0, max);
-  if (statement.size() > max) out += "...";
-  out += "'";
-  return out;
-}
-
 /// The error of a statement: what SQLite refuses in the statement itself
 /// (syntax, unknown names, constraints, types) is the caller's
 /// `invalid_argument`; the storage's failures keep their codes.
@@ -55,50 +49,19 @@ error statement_error(int rc, sqlite3* db, std::string_view statement) {
       return error{errc::invalid_argument,
                    "a read model statement may not begin, commit or roll back a transaction, nor "
                    "set query_only, locking_mode or journal_mode: " +
-                       quoted(statement)};
+                       quoted_statement(statement)};
     case SQLITE_ERROR:
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
     case SQLITE_RANGE:
     case SQLITE_TOOBIG:
       return error{errc::invalid_argument, std::string(sqlite3_errmsg(db)) + " (sqlite code " +
-                                               std::to_string(rc) + ") in " + quoted(statement)};
+                                               std::to_string(rc) + ") in " +
+                                               quoted_statement(statement)};
     default:
-      return sq::to_error(rc, db, "running " + quoted(statement));
+      return sq::to_error(rc, db, "running " + quoted_statement(statement));
   }
 }
-
-/// True when `text` holds nothing but blanks, semicolons and comments.
-bool blank(std::string_view text) {
-  for (;;) {
-    const auto at = text.find_first_not_of(" \t\r\n\f\v;");
-    if (at == std::string_view::npos) return true;
-    text.remove_prefix(at);
-    if (text.starts_with("--")) {
-      const auto end = text.find('\n');
-      if (end == std::string_view::npos) return true;
-      text.remove_prefix(end + 1);
-    } else if (text.starts_with("/*")) {
-      const auto end = text.find("*/", 2);
-      if (end == std::string_view::npos) return true;
-      text.remove_prefix(end + 2);
-    } else {
-      return false;
-    }
-  }
-}
-
-/// Sets a flag for a scope.
-class flag_guard {
- public:
-  explicit flag_guard(bool& f) : f_(f) { f_ = true; }
-  ~flag_guard() { f_ = false; }
-  flag_guard(const flag_guard&) = delete;
-  flag_guard& operator=(const flag_guard&) = delete;
-
- private:
-  bool& f_;
-};
 
 }  // namespace
 
@@ -141,6 +104,9 @@ struct sqlite_session final : sql_session {
   int depth = 0;           // statements being stepped
   bool user_code = false;  // the user's fn runs: transaction control is refused
   bool reader = false;     // transaction control is always refused
+
+  /// Whether it may go back to the pool: always.
+  [[nodiscard]] bool reusable() const { return true; }
 
   /// Refuses BEGIN / COMMIT / ROLLBACK when they are not the read model's
   /// own, and what would change the connection past the transaction: setting
@@ -191,7 +157,8 @@ struct sqlite_session final : sql_session {
       std::size_t used = 0;
       local = sq::statement{db, text, &used};
       if (local.prepare_rc() != SQLITE_OK) return statement_error(local.prepare_rc(), db, text);
-      if (!local.get()) return error{errc::invalid_argument, "no SQL statement in " + quoted(text)};
+      if (!local.get())
+        return error{errc::invalid_argument, "no SQL statement in " + quoted_statement(text)};
       // More statements after the first: a script, prepared one at a time as
       // it runs (a later one may name a table an earlier one creates).
       if (!blank(text.substr(used))) {
@@ -209,14 +176,15 @@ struct sqlite_session final : sql_session {
       if (!st) st = &local;
     }
     if (read_only && !sqlite3_stmt_readonly(st->get()))
-      return error{errc::invalid_argument,
-                   "a read model query takes a statement that does not write: " + quoted(text)};
+      return error{
+          errc::invalid_argument,
+          "a read model query takes a statement that does not write: " + quoted_statement(text)};
 
     const int params = sqlite3_bind_parameter_count(st->get());
     if (static_cast<std::size_t>(params) != values.size())
       return error{errc::invalid_argument, "the statement takes " + std::to_string(params) +
                                                " parameter(s), " + std::to_string(values.size()) +
-                                               " value(s) given: " + quoted(text)};
+                                               " value(s) given: " + quoted_statement(text)};
     sq::reset_guard reset{*st};
     struct use_guard {
       bool* flag;
@@ -269,9 +237,9 @@ struct sqlite_session final : sql_session {
                           const std::function<void(const sql_row&)>* row, bool read_only,
                           std::int64_t total_before) {
     if (!values.empty() || row || read_only)
-      return error{
-          errc::invalid_argument,
-          "several statements in one text run only through exec, without values: " + quoted(text)};
+      return error{errc::invalid_argument,
+                   "several statements in one text run only through exec, without values: " +
+                       quoted_statement(text)};
     sqlite3* db = conn.get();
     while (!blank(text)) {
       std::size_t used = 0;
@@ -299,12 +267,9 @@ struct sqlite_read_model::impl {
   bool read_only = false;
   std::atomic<bool> has_checkpoints{false};  // false only in a read-only file without it
 
-  std::mutex write_mutex;  // guards writer
-  std::atomic<std::thread::id> write_owner{};
+  detail::writer_turn turn;  // guards writer
   detail::sqlite_session writer;
-
-  std::mutex pool_mutex;
-  std::vector<std::unique_ptr<detail::sqlite_session>> idle_readers;
+  detail::session_pool<detail::sqlite_session> readers;
 
   result<void> open() {
     read_only = options.read_only;
@@ -337,35 +302,14 @@ struct sqlite_read_model::impl {
 
   // ---- readers ----
 
-  struct reader_lease {
-    impl* owner;
-    std::unique_ptr<detail::sqlite_session> s;
-    reader_lease(impl* o, std::unique_ptr<detail::sqlite_session> p) : owner(o), s(std::move(p)) {}
-    reader_lease(reader_lease&&) noexcept = default;
-    reader_lease& operator=(reader_lease&&) = delete;
-    ~reader_lease() {
-      if (s) {
-        std::lock_guard lock(owner->pool_mutex);
-        owner->idle_readers.push_back(std::move(s));
-      }
-    }
-    detail::sqlite_session& operator*() const { return *s; }
-  };
-
-  result<reader_lease> reader() {
-    {
-      std::lock_guard lock(pool_mutex);
-      if (!idle_readers.empty()) {
-        reader_lease lease{this, std::move(idle_readers.back())};
-        idle_readers.pop_back();
-        return lease;
-      }
-    }
-    auto s = std::make_unique<detail::sqlite_session>();
-    s->reader = true;
-    if (auto r = s->open(file.string(), SQLITE_OPEN_READONLY, options.busy_timeout); !r)
-      return std::move(r).error();
-    return reader_lease{this, std::move(s)};
+  result<detail::session_pool<detail::sqlite_session>::lease> reader() {
+    return readers.take([&]() -> result<std::unique_ptr<detail::sqlite_session>> {
+      auto s = std::make_unique<detail::sqlite_session>();
+      s->reader = true;
+      if (auto r = s->open(file.string(), SQLITE_OPEN_READONLY, options.busy_timeout); !r)
+        return std::move(r).error();
+      return s;
+    });
   }
 
   // ---- transactions ----
@@ -383,48 +327,21 @@ struct sqlite_read_model::impl {
   template <class First, class Then>
   result<void> transact(std::string_view doing, First&& first,
                         const std::function<result<void>(sql&)>& fn, Then&& then) {
-    if (write_owner.load() == std::this_thread::get_id())
-      return error{errc::invalid_argument, std::string(doing) +
-                                               ": called from inside another transaction of '" +
-                                               file.string() + "'"};
-    std::lock_guard lock(write_mutex);
-    struct owner_guard {
-      std::atomic<std::thread::id>& owner;
-      explicit owner_guard(std::atomic<std::thread::id>& o) : owner(o) {
-        owner.store(std::this_thread::get_id());
-      }
-      ~owner_guard() { owner.store(std::thread::id{}); }
-      owner_guard(const owner_guard&) = delete;
-      owner_guard& operator=(const owner_guard&) = delete;
-    } owned{write_owner};
     // A read-only connection fails BEGIN IMMEDIATE with SQLITE_READONLY.
     const std::string context = std::string(doing) + " in '" + file.string() + "'";
-    if (auto r = writer.conn.exec(sql_begin, context); !r) return r;
-
-    result<void> r = first(writer);
-    if (r) {
-      flag_guard txn{writer.in_txn};
-      flag_guard user{writer.user_code};
-      writer.changes = 0;
-      sql db = detail::sql_access::writer(&writer);
-      try {
-        if (fn) r = fn(db);
-      } catch (const factum::system_error& e) {
-        r = e.error();
-      } catch (const std::exception& e) {
-        r = error{errc::domain_exception, e.what()};
-      } catch (...) {
-        r = error{errc::domain_exception, "a non-standard exception"};
-      }
-    }
-    sqlite3* h = writer.conn.get();
-    if (r && sqlite3_get_autocommit(h) != 0)
-      r = error{errc::storage_io,
-                context + ": SQLite rolled the transaction back after a failed statement"};
-    if (r) r = then(writer);
-    if (r) r = writer.conn.exec(sql_commit, context);
-    if (!r && sqlite3_get_autocommit(h) == 0) (void)writer.conn.exec(sql_rollback, context);
-    return r;
+    return turn.run(context, [&]() -> result<void> {
+      if (auto r = writer.conn.exec(sql_begin, context); !r) return r;
+      result<void> r = first(writer);
+      if (r) r = detail::run_user_writes(writer, fn);
+      sqlite3* h = writer.conn.get();
+      if (r && sqlite3_get_autocommit(h) != 0)
+        r = error{errc::storage_io,
+                  context + ": SQLite rolled the transaction back after a failed statement"};
+      if (r) r = then(writer);
+      if (r) r = writer.conn.exec(sql_commit, context);
+      if (!r && sqlite3_get_autocommit(h) == 0) (void)writer.conn.exec(sql_rollback, context);
+      return r;
+    });
   }
 };
 
@@ -453,11 +370,7 @@ const std::filesystem::path& sqlite_read_model::file() const noexcept {
 
 namespace {
 error moved_from() {
-  return error{errc::invalid_argument, "a moved-from factum::sqlite_read_model was used"};
-}
-
-error no_name() {
-  return error{errc::invalid_argument, "a read model checkpoint needs a subscriber name"};
+  return detail::read_model_moved_from("sqlite_read_model");
 }
 }  // namespace
 
@@ -470,7 +383,7 @@ result<void> sqlite_read_model::write(const std::function<result<void>(sql&)>& f
 result<void> sqlite_read_model::commit(std::string_view name, const position& p,
                                        const std::function<result<void>(sql&)>& fn) {
   if (!impl_) return moved_from();
-  if (name.empty()) return no_name();
+  if (name.empty()) return detail::read_model_no_name();
   const std::string doing = "committing the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 2> values{sql_value{std::string(name)}, sql_value{p.to_string()}};
   return impl_->transact(doing, fn, [&](detail::sqlite_session& w) {
@@ -482,7 +395,7 @@ result<void> sqlite_read_model::commit(std::string_view name,
                                        const std::optional<position>& expected, const position& p,
                                        const std::function<result<void>(sql&)>& fn) {
   if (!impl_) return moved_from();
-  if (name.empty()) return no_name();
+  if (name.empty()) return detail::read_model_no_name();
   const std::string doing = "committing the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 2> values{sql_value{std::string(name)}, sql_value{p.to_string()}};
   const std::array<sql_value, 1> key{sql_value{std::string(name)}};
@@ -492,12 +405,7 @@ result<void> sqlite_read_model::commit(std::string_view name,
       stored = std::string(row.text(0));
     };
     if (auto r = w.run(sql_checkpoint_load, key, &read, false); !r) return r;
-    const std::optional<std::string> want =
-        expected ? std::optional<std::string>{expected->to_string()} : std::nullopt;
-    if (stored == want) return {};
-    return error{errc::concurrency_conflict,
-                 doing + ": its checkpoint is " + stored.value_or("not stored") + ", not " +
-                     want.value_or("not stored") + " (another process committed first)"};
+    return detail::expect_checkpoint(doing, stored, expected);
   };
   return impl_->transact(doing, check, fn, [&](detail::sqlite_session& w) {
     return w.run(sql_checkpoint_save, values, nullptr, false);
@@ -507,7 +415,7 @@ result<void> sqlite_read_model::commit(std::string_view name,
 result<void> sqlite_read_model::reset(std::string_view name,
                                       const std::function<result<void>(sql&)>& fn) {
   if (!impl_) return moved_from();
-  if (name.empty()) return no_name();
+  if (name.empty()) return detail::read_model_no_name();
   const std::string doing = "resetting the read model of '" + std::string(name) + "'";
   const std::array<sql_value, 1> values{sql_value{std::string(name)}};
   return impl_->transact(doing, fn, [&](detail::sqlite_session& w) {
@@ -526,7 +434,7 @@ result<void> sqlite_read_model::query_values(std::string_view statement,
 
 result<std::optional<position>> sqlite_read_model::load_checkpoint(std::string_view name) const {
   if (!impl_) return moved_from();
-  if (name.empty()) return no_name();
+  if (name.empty()) return detail::read_model_no_name();
   auto lease = impl_->reader();
   if (!lease) return std::move(lease).error();
   if (!impl_->has_checkpoints) {  // a read-only file: a writer may have made the table since
@@ -540,11 +448,7 @@ result<std::optional<position>> sqlite_read_model::load_checkpoint(std::string_v
   };
   auto r = (**lease).run(sql_checkpoint_load, values, &read, true);
   if (!r) return std::move(r).error();
-  if (!text) return std::optional<position>{};
-  if (auto p = position::parse(*text)) return std::optional<position>{*p};
-  return error{errc::storage_corrupt, "the read model checkpoint of '" + std::string(name) +
-                                          "' in '" + impl_->file.string() +
-                                          "' is not a position: '" + *text + "'"};
+  return detail::parse_checkpoint(name, text, " in '" + impl_->file.string() + "'");
 }
 
 }  // namespace factum

@@ -35,7 +35,6 @@
 #include <factum/store/postgres_read_model.hpp>
 #include <factum/store/postgres_store.hpp>
 #endif
-#include <variant>
 
 #include <factum/subscribe.hpp>
 #include <factum/telemetry/metrics.hpp>
@@ -47,13 +46,8 @@ namespace bank {
 
 class node {
  public:
-  /// Either read model the projection may write to.
-  using model = std::variant<std::shared_ptr<factum::sqlite_read_model>
-#ifdef BANK_WITH_POSTGRES
-                             ,
-                             std::shared_ptr<factum::postgres_read_model>
-#endif
-                             >;
+  /// The read model the projection writes to: SQLite's or PostgreSQL's.
+  using model = std::shared_ptr<factum::sql_read_model>;
 
   /// True for a PostgreSQL connection URI rather than a file path.
   static bool is_postgres(const std::string& db) {
@@ -73,9 +67,7 @@ class node {
       store = std::make_shared<factum::postgres_store>(std::move(*pg));
       auto m = factum::postgres_read_model::open(db);
       if (!m) return std::move(m).error();
-      auto shared = std::make_shared<factum::postgres_read_model>(std::move(*m));
-      if (auto ok = account_summary::create(*shared); !ok) return std::move(ok).error();
-      accounts = std::move(shared);
+      accounts = std::make_shared<factum::postgres_read_model>(std::move(*m));
 #else
       return factum::error{factum::errc::invalid_argument,
                            "this bank was built without PostgreSQL (FACTUM_WITH_POSTGRES)"};
@@ -87,10 +79,9 @@ class node {
       // After the store, which creates the file and its schema.
       auto m = factum::sqlite_read_model::open(db);
       if (!m) return std::move(m).error();
-      auto shared = std::make_shared<factum::sqlite_read_model>(std::move(*m));
-      if (auto ok = account_summary::create(*shared); !ok) return std::move(ok).error();
-      accounts = std::move(shared);
+      accounts = std::make_shared<factum::sqlite_read_model>(std::move(*m));
     }
+    if (auto ok = account_summary::create(*accounts); !ok) return std::move(ok).error();
     std::unique_ptr<node> n{new node(std::move(store), std::move(accounts))};
     if (read_side) n->transfers_ = n->subs_.add_process(bank::transfers{});
     return n;
@@ -112,7 +103,7 @@ class node {
   /// A read-only query of the account-summary projection's table `accounts`.
   factum::result<void> query_accounts(std::string_view sql,
                                       const std::function<void(const factum::sql_row&)>& row) {
-    return std::visit([&](auto& m) { return m->query(sql, row); }, accounts_);
+    return accounts_->query(sql, row);
   }
   /// The projection; only after a `settle` that returned true.
   [[nodiscard]] factum::subscription& summary() {
@@ -134,8 +125,7 @@ class node {
   bool settle(std::chrono::milliseconds timeout) {
     if (!transfers_) return true;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    if (!summary_)
-      summary_ = std::visit([&](auto& m) { return subs_.add(account_summary{}, m); }, accounts_);
+    if (!summary_) summary_ = subs_.add(account_summary{}, accounts_);
     while (std::chrono::steady_clock::now() < deadline) {
       const auto head = store().head();
       if (!head) return false;

@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include <factum/store/sqlite_read_model.hpp>
+#include <factum/store/sql_read_model.hpp>
 #include <factum/subscribe.hpp>
 
 #include "bank_domain.hpp"
@@ -22,10 +22,9 @@ struct account_summary {
   static constexpr std::string_view name = "account-summary";
   using interested_in = factum::events<account_opened, money_deposited, money_withdrawn>;
 
-  /// Creates the table (once per file or database): the same SQL on a
-  /// `factum::sqlite_read_model` and a `factum::postgres_read_model`.
-  template <class Model>
-  static factum::result<void> create(Model& db) {
+  /// Creates the table (once per file or database): the same SQL on
+  /// SQLite and PostgreSQL.
+  static factum::result<void> create(factum::sql_read_model& db) {
     return db.write([](factum::sql& s) {
       return s.exec(
           "CREATE TABLE IF NOT EXISTS accounts("

@@ -11,6 +11,7 @@
 
 #include "../../examples/bank/bank_read_side.hpp"
 #include "../support/pg_cluster.hpp"
+#include "../support/sql_read_model_checks.hpp"
 
 using namespace std::chrono_literals;
 using factum_test::pg_cluster;
@@ -24,6 +25,12 @@ std::string fresh_database() {
 }
 
 }  // namespace
+
+TEST_CASE("postgres read model: does what every factum::sql_read_model does",
+          "[postgres][read_model]") {
+  factum::postgres_read_model model{fresh_database()};
+  factum_test::check_sql_read_model(model);
+}
 
 TEST_CASE("postgres read model: rows and checkpoint commit together, or not at all",
           "[postgres][read_model]") {

@@ -16,6 +16,7 @@
 #include <factum/store/sqlite_store.hpp>
 
 #include "../support/events.hpp"
+#include "../support/sql_read_model_checks.hpp"
 #include "../support/temp_dir.hpp"
 
 using namespace factum;
@@ -35,7 +36,7 @@ sqlite_read_model open_model(const std::filesystem::path& file,
 }
 
 /// The amount of a balance row; nullopt when there is none.
-std::optional<std::int64_t> balance(const sqlite_read_model& model, std::string_view id) {
+std::optional<std::int64_t> balance(const sql_read_model& model, std::string_view id) {
   std::optional<std::int64_t> out;
   REQUIRE(model.query(
       "SELECT amount FROM balances WHERE id = ?1", [&](const sql_row& r) { out = r.int64(0); },
@@ -43,7 +44,7 @@ std::optional<std::int64_t> balance(const sqlite_read_model& model, std::string_
   return out;
 }
 
-std::int64_t count_rows(const sqlite_read_model& model, std::string_view table) {
+std::int64_t count_rows(const sql_read_model& model, std::string_view table) {
   std::int64_t n = -1;
   REQUIRE(model.query("SELECT count(*) FROM " + std::string(table),
                       [&](const sql_row& r) { n = r.int64(0); }));
@@ -98,6 +99,13 @@ TEST_CASE("read model: commit stores the rows and the checkpoint together",
   CHECK(model.load_checkpoint("balances").value() == position{7, 9});
   CHECK(model.load_checkpoint("other").value() == position::at(1));
   CHECK(count_rows(model, "balances") == 2);
+}
+
+TEST_CASE("read model: does what every factum::sql_read_model does", "[sqlite][read_model]") {
+  temp_dir dir;
+  auto model = sqlite_read_model::open(dir / "rm.db");
+  REQUIRE(model);
+  check_sql_read_model(*model);
 }
 
 TEST_CASE("read model: a conditional commit applies only on the checkpoint it expects",

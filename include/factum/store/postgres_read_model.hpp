@@ -9,7 +9,7 @@
 
 #include <factum/core/position.hpp>
 #include <factum/core/result.hpp>
-#include <factum/store/sql.hpp>
+#include <factum/store/sql_read_model.hpp>
 
 namespace factum {
 
@@ -39,19 +39,11 @@ struct postgres_read_model_options {
 /// projection's batch apply it once: the second gets
 /// `errc::concurrency_conflict` and moves on from the winner's checkpoint.
 /// ```
-/// auto model = factum::postgres_read_model::open("postgresql:///bank").value();
-/// model.write([](factum::sql& db) {
-///   return db.exec("CREATE TABLE IF NOT EXISTS balances(id text PRIMARY KEY, amount bigint)");
-/// });
-/// model.query("SELECT amount FROM balances WHERE id = ?1",
-///             [&](const factum::sql_row& r) { amount = r.int64(0); }, "acc-1");
+/// auto model = std::make_shared<factum::postgres_read_model>("postgresql:///bank");
+/// subs.add(balances{}, model);  // writes, queries: see `sql_read_model`
 /// ```
-/// Every call is thread-safe. Commits run one at a time per model object;
-/// queries run on their own connections and see committed rows only.
-class postgres_read_model {
+class postgres_read_model final : public sql_read_model {
  public:
-  using writer = sql;
-
   /// Connects and creates the checkpoint table when missing; errors:
   /// `storage_io` (cannot connect), `invalid_argument`.
   [[nodiscard]] static result<postgres_read_model> open(
@@ -62,37 +54,20 @@ class postgres_read_model {
 
   postgres_read_model(postgres_read_model&&) noexcept;
   postgres_read_model& operator=(postgres_read_model&&) noexcept;
-  ~postgres_read_model();
+  ~postgres_read_model() override;
 
-  /// Runs `fn` in one transaction (schema setup, ...); see `commit` for failures.
-  result<void> write(const std::function<result<void>(sql&)>& fn);
-
-  /// A read-only statement on a reader connection; `row` is called for each row.
-  template <class... Args>
-  result<void> query(std::string_view statement, const std::function<void(const sql_row&)>& row,
-                     const Args&... args) const {
-    const std::array<sql_value, sizeof...(Args)> values{to_sql_value(args)...};
-    return query_values(statement, row, values);
-  }
-  /// `query` with the values given as a span.
+  // The calls of `sql_read_model`.
+  result<void> write(const std::function<result<void>(sql&)>& fn) override;
   result<void> query_values(std::string_view statement,
                             const std::function<void(const sql_row&)>& row,
-                            std::span<const sql_value> values) const;
-
-  /// The checkpoint stored for subscriber `name`; nullopt when there is none.
-  [[nodiscard]] result<std::optional<position>> load_checkpoint(std::string_view name) const;
-
-  /// Atomically: `fn(sql&)`, then the checkpoint of `name` set to `p`. When
-  /// `fn` fails or throws, nothing of it, nor the checkpoint, is stored.
+                            std::span<const sql_value> values) const override;
+  [[nodiscard]] result<std::optional<position>> load_checkpoint(
+      std::string_view name) const override;
   result<void> commit(std::string_view name, const position& p,
-                      const std::function<result<void>(sql&)>& fn);
-  /// Like `commit`, only when the stored checkpoint of `name` is `expected`
-  /// (nullopt: none stored); otherwise `errc::concurrency_conflict`, and
-  /// `fn` does not run.
+                      const std::function<result<void>(sql&)>& fn) override;
   result<void> commit(std::string_view name, const std::optional<position>& expected,
-                      const position& p, const std::function<result<void>(sql&)>& fn);
-  /// Atomically: `fn(sql&)` and the checkpoint of `name` deleted.
-  result<void> reset(std::string_view name, const std::function<result<void>(sql&)>& fn);
+                      const position& p, const std::function<result<void>(sql&)>& fn) override;
+  result<void> reset(std::string_view name, const std::function<result<void>(sql&)>& fn) override;
 
  private:
   struct impl;
