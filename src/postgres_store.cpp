@@ -9,9 +9,11 @@
 #include <poll.h>
 #include <thread>
 
+#include <factum/core/detail/json_text.hpp>
 #include <factum/store/postgres_store.hpp>
 
 #include "postgres/pg.hpp"
+#include "store_records.hpp"
 
 namespace factum {
 
@@ -212,21 +214,6 @@ std::string u64(std::uint64_t v) {
   return std::to_string(std::min<std::uint64_t>(v, std::numeric_limits<std::int64_t>::max()));
 }
 
-result<append_result> decode_result(std::string_view text) {
-  const json j = json::parse(text.begin(), text.end(), nullptr, false);
-  append_result r;
-  try {
-    for (const auto& s : j.at("streams"))
-      r.streams.push_back(
-          {s.at(0).get<std::string>(), s.at(1).get<std::uint64_t>(), s.at(2).get<std::uint64_t>()});
-    r.first_position = j.at("first").get<std::uint64_t>();
-    r.last_position = j.at("last").get<std::uint64_t>();
-  } catch (const json::exception& e) {
-    return error{errc::malformed_event, std::string("stored command record: ") + e.what()};
-  }
-  return r;
-}
-
 /// `{"a","b"}`: a text[] literal.
 std::string text_array(const type_filter& types) {
   std::string out = "{";
@@ -246,7 +233,7 @@ std::string text_array(const type_filter& types) {
 void encode_request(std::string& out, const append_request& r) {
   out += "{\"cmd\":";
   if (r.options.command)
-    pg::json_string(out, r.options.command->to_string());
+    detail::write_string(out, r.options.command->to_string());
   else
     out += "null";
   out += ",\"w\":[";
@@ -255,7 +242,7 @@ void encode_request(std::string& out, const append_request& r) {
     const auto& w = r.writes[i];
     if (i) out += ',';
     out += "{\"s\":";
-    pg::json_string(out, w.stream.view());
+    detail::write_string(out, w.stream.view());
     out += ",\"x\":";
     // -1 any, -2 no_stream, -3 stream_exists, or the exact version
     out += w.expected.is_exact()   ? std::to_string(w.expected.value())
@@ -269,11 +256,11 @@ void encode_request(std::string& out, const append_request& r) {
       out += "{\"id\":\"";
       out += e.id.to_string();
       out += "\",\"t\":";
-      pg::json_string(out, e.type);
+      detail::write_string(out, e.type);
       out += ",\"v\":";
       out += std::to_string(e.schema_version);
       out += ",\"d\":";
-      pg::json_string(out, e.data);
+      detail::write_string(out, e.data);
       if (!e.metadata.correlation_id.is_nil()) {
         out += ",\"c\":\"";
         out += e.metadata.correlation_id.to_string();
@@ -288,7 +275,7 @@ void encode_request(std::string& out, const append_request& r) {
       out += std::to_string(to_ns(e.metadata.created_at));
       if (!e.metadata.user.empty()) {
         out += ",\"u\":";
-        pg::json_string(out, json(e.metadata.user).dump());
+        detail::write_string(out, json(e.metadata.user).dump());
       }
       out += '}';
     }
@@ -351,12 +338,6 @@ result<std::vector<recorded_event>> decode_events(const pg::reply& r) {
     if (auto ok = decode_event(r, i, out[static_cast<std::size_t>(i)]); !ok)
       return std::move(ok).error();
   return out;
-}
-
-result<position> stored_position(std::string_view subscriber, std::string_view text) {
-  if (auto p = position::parse(text)) return *p;
-  return error{errc::storage_corrupt,
-               "checkpoint of '" + std::string(subscriber) + "' is not a position"};
 }
 
 }  // namespace
@@ -630,7 +611,7 @@ struct postgres_store::impl {
       const std::string_view status = rows->text(row, 0);
       const auto& writes = requests[i].writes;
       if (status == "ok" || status == "recorded") {
-        auto r = decode_result(rows->text(row, 1));
+        auto r = detail::decode_append_result(rows->text(row, 1));
         if (r && status == "recorded") r->already_appended = true;
         out.push_back(std::move(r));
       } else if (status == "conflict") {
@@ -868,7 +849,7 @@ result<std::optional<position>> postgres_store::load_checkpoint(std::string_view
         c.query(impl_->sql_checkpoint_load.c_str(), {param{subscriber}}, "loading a checkpoint");
     if (!r) return std::move(r).error();
     if (r->rows() == 0) return std::optional<position>{};
-    auto p = stored_position(subscriber, r->text(0, 0));
+    auto p = detail::stored_checkpoint(subscriber, r->text(0, 0));
     if (!p) return std::move(p).error();
     return std::optional<position>{*p};
   });
@@ -881,7 +862,7 @@ result<std::vector<std::pair<std::string, position>>> postgres_store::checkpoint
     if (!r) return std::move(r).error();
     list out;
     for (int i = 0; i < r->rows(); ++i) {
-      auto p = stored_position(r->text(i, 0), r->text(i, 1));
+      auto p = detail::stored_checkpoint(r->text(i, 0), r->text(i, 1));
       if (!p) return std::move(p).error();
       out.emplace_back(std::string(r->text(i, 0)), *p);
     }
@@ -895,7 +876,7 @@ result<std::optional<append_result>> postgres_store::load_command(command_id id)
     auto r = c.query(impl_->sql_command.c_str(), {param{text}}, "reading command records");
     if (!r) return std::move(r).error();
     if (r->rows() == 0) return std::optional<append_result>{};
-    auto a = decode_result(r->text(0, 0));
+    auto a = detail::decode_append_result(r->text(0, 0));
     if (!a) return std::move(a).error();
     return std::optional<append_result>{std::move(*a)};
   });

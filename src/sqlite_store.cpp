@@ -8,6 +8,7 @@
 #include <factum/store/sqlite_store.hpp>
 
 #include "sqlite/sqlite_db.hpp"
+#include "store_records.hpp"
 
 namespace factum {
 
@@ -163,37 +164,6 @@ void bind_uuid(sq::statement& s, int i, const uuid& u) {
     s.bind_null(i);
   else
     s.bind_blob(i, u.bytes());
-}
-
-std::string encode_result(const append_result& r) {
-  json streams = json::array();
-  for (const auto& s : r.streams)
-    streams.push_back({s.stream.str(), s.first_version, s.last_version});
-  return json{
-      {"streams", std::move(streams)}, {"first", r.first_position}, {"last", r.last_position}}
-      .dump();
-}
-
-result<append_result> decode_result(std::string_view text) {
-  const json j = json::parse(text.begin(), text.end(), nullptr, false);
-  append_result r;
-  try {
-    for (const auto& s : j.at("streams"))
-      r.streams.push_back(
-          {s.at(0).get<std::string>(), s.at(1).get<std::uint64_t>(), s.at(2).get<std::uint64_t>()});
-    r.first_position = j.at("first").get<std::uint64_t>();
-    r.last_position = j.at("last").get<std::uint64_t>();
-  } catch (const json::exception& e) {
-    return error{errc::malformed_event, std::string("stored command record: ") + e.what()};
-  }
-  return r;
-}
-
-/// A stored checkpoint's position, or `storage_corrupt` when it is not one.
-result<position> stored_position(std::string_view subscriber, std::string_view text) {
-  if (auto p = position::parse(text)) return *p;
-  return error{errc::storage_corrupt,
-               "checkpoint of '" + std::string(subscriber) + "' is not a position"};
 }
 
 /// A connection with its prepared statements, cached by SQL text address.
@@ -567,7 +537,7 @@ struct sqlite_store::impl {
       (*st)->bind_blob(1, options.command->bytes());
       const int rc = (*st)->step();
       if (rc == SQLITE_ROW) {
-        auto r = decode_result((*st)->text(0));
+        auto r = detail::decode_append_result((*st)->text(0));
         if (r) r->already_appended = true;
         return r;
       }
@@ -654,7 +624,7 @@ struct sqlite_store::impl {
       auto c = writer.stmt(sql_command_insert);
       if (!c) return std::move(c).error();
       sq::reset_guard guard{**c};
-      const std::string text = encode_result(out);
+      const std::string text = detail::encode_append_result(out);
       (*c)->bind_blob(1, options.command->bytes()).bind(2, text).bind(3, now);
       if (const int rc = (*c)->step(); rc != SQLITE_DONE)
         return writer.conn.fail(rc, "recording command " + options.command->to_string());
@@ -989,7 +959,7 @@ result<std::optional<position>> sqlite_store::load_checkpoint(std::string_view s
         const int rc = st.step();
         if (rc == SQLITE_DONE) return std::optional<position>{};
         if (rc != SQLITE_ROW) return s.conn.fail(rc, "loading a checkpoint");
-        auto p = stored_position(subscriber, st.text(0));
+        auto p = detail::stored_checkpoint(subscriber, st.text(0));
         if (!p) return std::move(p).error();
         return std::optional<position>{*p};
       });
@@ -1005,7 +975,7 @@ result<std::vector<std::pair<std::string, position>>> sqlite_store::checkpoints(
           const int rc = st.step();
           if (rc == SQLITE_DONE) return out;
           if (rc != SQLITE_ROW) return s.conn.fail(rc, "listing checkpoints");
-          auto p = stored_position(st.text(0), st.text(1));
+          auto p = detail::stored_checkpoint(st.text(0), st.text(1));
           if (!p) return std::move(p).error();
           out.emplace_back(std::string(st.text(0)), *p);
         }
@@ -1019,7 +989,7 @@ result<std::optional<append_result>> sqlite_store::load_command(command_id id) {
         const int rc = st.step();
         if (rc == SQLITE_DONE) return std::optional<append_result>{};
         if (rc != SQLITE_ROW) return s.conn.fail(rc, "loading command " + id.to_string());
-        auto res = decode_result(st.text(0));
+        auto res = detail::decode_append_result(st.text(0));
         if (!res) return std::move(res).error();
         return std::optional<append_result>{std::move(*res)};
       });

@@ -28,12 +28,6 @@ factum::event_data event(const std::string& type, std::string data = "{}") {
   return e;
 }
 
-std::string fresh_database() {
-  const std::string name = pg_cluster::fresh_schema("db");
-  pg_cluster::shared().psql("CREATE DATABASE " + name);
-  return name;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -141,7 +135,7 @@ TEST_CASE("postgres: a server that is not there is a storage_io error after reco
 TEST_CASE("postgres: a schema that is not factum's is refused, and so is a newer one",
           "[postgres][faults]") {
   auto& cluster = pg_cluster::shared();
-  const std::string db = fresh_database();
+  const std::string db = pg_cluster::fresh_database();
   cluster.psql("CREATE SCHEMA shop; CREATE TABLE shop.orders(id int);", db);
   auto other = factum::postgres_store::open(cluster.uri(db), {.schema = "shop"});
   REQUIRE_FALSE(other);
@@ -159,7 +153,7 @@ TEST_CASE("postgres: a schema that is not factum's is refused, and so is a newer
 TEST_CASE("postgres: a schema of version 1 is migrated on open and keeps its events",
           "[postgres][faults]") {
   auto& cluster = pg_cluster::shared();
-  const std::string db = fresh_database();
+  const std::string db = pg_cluster::fresh_database();
   cluster.psql("\\i " FACTUM_TEST_FIXTURES "/postgres-v1.sql", db);
   auto refused = factum::postgres_store::open(cluster.uri(db), {.migrate = false});
   REQUIRE_FALSE(refused);
@@ -186,7 +180,7 @@ TEST_CASE("postgres: a schema of version 1 is migrated on open and keeps its eve
 TEST_CASE("postgres: stored data that is not JSON fails the read with malformed_event",
           "[postgres][faults]") {
   auto& cluster = pg_cluster::shared();
-  const std::string db = fresh_database();
+  const std::string db = pg_cluster::fresh_database();
   factum::postgres_store store{cluster.uri(db)};
   REQUIRE(store.append("s-1", factum::expected_version::any(), {event("E"), event("E")}));
   cluster.psql("UPDATE factum.events SET data = '{\"cut' WHERE position = 2", db);

@@ -25,13 +25,6 @@ using factum_test::pg_cluster;
 
 namespace {
 
-/// A fresh database on the shared cluster, its URI.
-std::string fresh_database() {
-  const std::string name = pg_cluster::fresh_schema("db");
-  pg_cluster::shared().psql("CREATE DATABASE " + name);
-  return pg_cluster::shared().uri(name);
-}
-
 std::string with_name(const std::string& uri, const std::string& app) {
   return uri + "&application_name=" + app;
 }
@@ -90,7 +83,7 @@ struct counter {
 
 TEST_CASE("postgres: two node processes deposit to the same accounts and no update is lost",
           "[postgres][nodes]") {
-  const std::string uri = fresh_database();
+  const std::string uri = pg_cluster::fresh_database_uri();
   factum::runtime rt{factum::postgres_store{uri}};
   open_accounts(rt);
   constexpr long per_node = 2000;
@@ -121,7 +114,7 @@ TEST_CASE("postgres: two node processes deposit to the same accounts and no upda
 TEST_CASE(
     "postgres: a subscriber is woken by another node's append (LISTEN/NOTIFY), not by polling",
     "[postgres][nodes]") {
-  const std::string uri = fresh_database();
+  const std::string uri = pg_cluster::fresh_database_uri();
   factum::runtime rt{factum::postgres_store{uri}};
   factum::subscriptions_options slow;
   slow.poll_interval = 60s;  // a poll would come far too late for this test
@@ -144,7 +137,7 @@ TEST_CASE(
     "postgres: a single-owner projection runs on one node, and when it is killed another "
     "takes over and applies every event exactly once",
     "[postgres][nodes]") {
-  const std::string uri = fresh_database();
+  const std::string uri = pg_cluster::fresh_database_uri();
   factum::runtime rt{factum::postgres_store{uri}};
   open_accounts(rt);
   child_process a({FACTUM_TEST_PG_NODE, "project", with_name(uri, "node_a")});
@@ -228,7 +221,7 @@ TEST_CASE(
 #ifdef FACTUM_TEST_BANK
 TEST_CASE("postgres: the bank example runs on a PostgreSQL URI, from several processes",
           "[postgres][nodes][example]") {
-  const std::string uri = fresh_database();
+  const std::string uri = pg_cluster::fresh_database_uri();
   auto bank = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {FACTUM_TEST_BANK, "--db", uri});
     child_process p(args);

@@ -16,25 +16,15 @@
 using namespace std::chrono_literals;
 using factum_test::pg_cluster;
 
-namespace {
-
-std::string fresh_database() {
-  const std::string name = pg_cluster::fresh_schema("db");
-  pg_cluster::shared().psql("CREATE DATABASE " + name);
-  return pg_cluster::shared().uri(name);
-}
-
-}  // namespace
-
 TEST_CASE("postgres read model: does what every factum::sql_read_model does",
           "[postgres][read_model]") {
-  factum::postgres_read_model model{fresh_database()};
+  factum::postgres_read_model model{pg_cluster::fresh_database_uri()};
   factum_test::check_sql_read_model(model);
 }
 
 TEST_CASE("postgres read model: rows and checkpoint commit together, or not at all",
           "[postgres][read_model]") {
-  factum::postgres_read_model model{fresh_database()};
+  factum::postgres_read_model model{pg_cluster::fresh_database_uri()};
   REQUIRE(model.write([](factum::sql& db) {
     return db.exec("CREATE TABLE t(id text PRIMARY KEY, n bigint, x double precision, ok boolean)");
   }));
@@ -92,7 +82,7 @@ TEST_CASE("postgres read model: rows and checkpoint commit together, or not at a
 
 TEST_CASE("postgres read model: a conditional commit applies a batch once across writers",
           "[postgres][read_model]") {
-  const std::string uri = fresh_database();
+  const std::string uri = pg_cluster::fresh_database_uri();
   factum::postgres_read_model one{uri}, two{uri};
   REQUIRE(one.write([](factum::sql& db) { return db.exec("CREATE TABLE c(n bigint)"); }));
   REQUIRE(one.write([](factum::sql& db) { return db.exec("INSERT INTO c VALUES (0)"); }));
@@ -124,7 +114,7 @@ TEST_CASE("postgres read model: a conditional commit applies a batch once across
 
 TEST_CASE("postgres: the bank projection runs on a PostgreSQL store and read model, and rebuilds",
           "[postgres][read_model]") {
-  const std::string uri = fresh_database();
+  const std::string uri = pg_cluster::fresh_database_uri();
   factum::runtime rt{factum::postgres_store{uri}};
   auto accounts = std::make_shared<factum::postgres_read_model>(uri);
   REQUIRE(bank::account_summary::create(*accounts));

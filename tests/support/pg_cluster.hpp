@@ -63,6 +63,14 @@ class pg_cluster {
     return stem + "_" + std::to_string(::getpid()) + "_" + std::to_string(++n);
   }
 
+  /// A new, empty database on the shared cluster: its name, and its URI.
+  static std::string fresh_database() {
+    const std::string name = fresh_schema("db");
+    shared().psql("CREATE DATABASE " + name);
+    return name;
+  }
+  static std::string fresh_database_uri() { return shared().uri(fresh_database()); }
+
   void start() {
     std::string opts =
         "-k " + dir_.path().string() + " -c listen_addresses='' -c max_connections=200";
