@@ -31,6 +31,7 @@ enum class errc {
   schema_mismatch,           ///< the database holds another or a newer factum schema
   stopped,                   ///< the runtime is stopped and takes no more commands
   domain_exception,          ///< domain code (execute, apply, a codec) threw an exception
+  command_id_conflict,       ///< a command id recorded for other streams or another command
 };
 
 /// The category of `factum::errc`; its name is "factum".

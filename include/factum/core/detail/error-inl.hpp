@@ -44,6 +44,8 @@ class factum_category final : public std::error_category {
         return "the runtime is stopped";
       case errc::domain_exception:
         return "domain code threw an exception";
+      case errc::command_id_conflict:
+        return "command id already used for other streams or another command";
     }
     return "unknown factum error " + std::to_string(ev);
   }
