@@ -537,9 +537,9 @@ struct sqlite_store::impl {
       (*st)->bind_blob(1, options.command->bytes());
       const int rc = (*st)->step();
       if (rc == SQLITE_ROW) {
-        auto r = detail::decode_append_result((*st)->text(0));
-        if (r) r->already_appended = true;
-        return r;
+        auto r = detail::decode_command_record((*st)->text(0));
+        if (!r) return std::move(r).error();
+        return detail::match_command(*r, *options.command, writes, options.command_digest);
       }
       if (rc != SQLITE_DONE) return writer.conn.fail(rc, "reading command records");
     }
@@ -580,6 +580,10 @@ struct sqlite_store::impl {
     std::string user;
     for (std::size_t i = 0; i < writes.size(); ++i) {
       const auto& w = writes[i];
+      if (w.events.empty()) {  // a condition, checked above: no row, not even in `streams`
+        out.streams.push_back({w.stream, versions[i] + 1, versions[i]});
+        continue;
+      }
       if (keys[i] == 0) {
         auto s = writer.stmt(sql_stream_insert);
         if (!s) return std::move(s).error();
@@ -624,7 +628,8 @@ struct sqlite_store::impl {
       auto c = writer.stmt(sql_command_insert);
       if (!c) return std::move(c).error();
       sq::reset_guard guard{**c};
-      const std::string text = detail::encode_append_result(out);
+      const std::string text =
+          detail::encode_command_record(command_record{out, options.command_digest});
       (*c)->bind_blob(1, options.command->bytes()).bind(2, text).bind(3, now);
       if (const int rc = (*c)->step(); rc != SQLITE_DONE)
         return writer.conn.fail(rc, "recording command " + options.command->to_string());
@@ -719,7 +724,8 @@ struct sqlite_store::impl {
   /// True when `append_in_txn` failed with an answer found before it wrote
   /// a row, so the batch's transaction may go on.
   bool answered_before_writing(const error& e, bool replay_needed, std::int64_t changes_before) {
-    const bool answer = e == errc::concurrency_conflict || e == errc::event_id_conflict;
+    const bool answer = e == errc::concurrency_conflict || e == errc::event_id_conflict ||
+                        e == errc::command_id_conflict;
     return answer && !replay_needed && sqlite3_total_changes64(writer.conn.get()) == changes_before;
   }
 
@@ -982,16 +988,16 @@ result<std::vector<std::pair<std::string, position>>> sqlite_store::checkpoints(
       });
 }
 
-result<std::optional<append_result>> sqlite_store::load_command(command_id id) {
+result<std::optional<command_record>> sqlite_store::load_command(command_id id) {
   return impl_->query(
       sql_command_select, [&](sq::statement& st) { st.bind_blob(1, id.bytes()); },
-      [&](session& s, sq::statement& st) -> result<std::optional<append_result>> {
+      [&](session& s, sq::statement& st) -> result<std::optional<command_record>> {
         const int rc = st.step();
-        if (rc == SQLITE_DONE) return std::optional<append_result>{};
+        if (rc == SQLITE_DONE) return std::optional<command_record>{};
         if (rc != SQLITE_ROW) return s.conn.fail(rc, "loading command " + id.to_string());
-        auto res = detail::decode_append_result(st.text(0));
+        auto res = detail::decode_command_record(st.text(0));
         if (!res) return std::move(res).error();
-        return std::optional<append_result>{std::move(*res)};
+        return std::optional<command_record>{std::move(*res)};
       });
 }
 

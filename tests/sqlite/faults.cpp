@@ -464,3 +464,65 @@ TEST_CASE("sqlite: a batch that fills the database stores each request whole or 
     if (!a) CHECK(a.error().code() == errc::storage_full);
   CHECK(raw_sql(file, "PRAGMA integrity_check") == "ok\n");
 }
+
+namespace {
+
+/// `x'...'`: an SQL blob literal of a uuid's bytes.
+std::string blob_literal(const uuid& id) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out = "x'";
+  for (const unsigned b : id.bytes()) {
+    out += digits[b >> 4];
+    out += digits[b & 0xf];
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+TEST_CASE("sqlite: a command record of the old format, without digest, is still honoured",
+          "[sqlite][store]") {
+  temp_dir dir;
+  const auto file = dir / "old-record.db";
+  auto store = sqlite_store::open(file);
+  REQUIRE(store);
+  REQUIRE(store->append("a-1", expected_version::no_stream(), {deposit(1)}));
+  // As recorded before command ids were scoped: only the streams that got
+  // events, no digest (here a command that also checked b-1).
+  const command_id cmd = uuid::v7();
+  REQUIRE(raw_sql(file, "INSERT INTO commands(command_id, result, recorded_at) VALUES (" +
+                            blob_literal(cmd) +
+                            R"(, '{"streams":[["a-1",1,1]],"first":1,"last":1}', 0))")
+              .empty());
+  auto recorded = store->load_command(cmd).value();
+  REQUIRE(recorded);
+  CHECK(recorded->legacy);
+  CHECK(recorded->digest == 0);
+  CHECK(recorded->result.streams == std::vector<stream_range>{{"a-1", 1, 1}});
+
+  // Its streams and more (the conditions it did not record), any digest: a replay.
+  const std::vector<stream_write> retry{{"a-1", expected_version::exact(1), {deposit(2)}},
+                                        {"b-1", expected_version::no_stream(), {}}};
+  auto again = store->append(retry, {cmd, 42});
+  REQUIRE(again);
+  CHECK(again->already_appended);
+  CHECK(again->streams == recorded->result.streams);
+  CHECK(
+      store->append("a-1", expected_version::any(), {deposit(3)}, {cmd}).value().already_appended);
+  // Without its streams: a conflict.
+  auto other = store->append("a-2", expected_version::any(), {deposit(4)}, {cmd});
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code() == errc::command_id_conflict);
+  CHECK(store->head().value().global() == 1);
+}
+
+TEST_CASE("sqlite: a condition adds no row to the streams table", "[sqlite][store]") {
+  temp_dir dir;
+  const auto file = dir / "condition.db";
+  auto store = sqlite_store::open(file);
+  REQUIRE(store);
+  const std::vector<stream_write> writes{{"a-1", expected_version::no_stream(), {deposit(1)}},
+                                         {"c-1", expected_version::no_stream(), {}}};
+  REQUIRE(store->append(writes));
+  CHECK(raw_sql(file, "SELECT name FROM streams ORDER BY name") == "a-1\n");
+}

@@ -430,12 +430,14 @@ void command_records() {
   REQUIRE(r);
   auto recorded = s.load_command(cmd).value();
   REQUIRE(recorded);
-  CHECK(recorded->streams == r->streams);
-  CHECK(recorded->first_position == r->first_position);
-  CHECK(recorded->last_position == r->last_position);
+  CHECK(recorded->result.streams == r->streams);
+  CHECK(recorded->result.first_position == r->first_position);
+  CHECK(recorded->result.last_position == r->last_position);
 
-  // The same command again, even with new event ids: the original result, nothing written.
-  const std::vector<stream_write> retry{{"a-1", expected_version::exact(1), deposits({1})}};
+  // The same command again (its streams), even with new event ids: the
+  // original result, nothing written.
+  const std::vector<stream_write> retry{{"a-1", expected_version::exact(1), deposits({1})},
+                                        {"a-2", expected_version::exact(2), deposits({2})}};
   auto again = s.append(retry, {cmd});
   REQUIRE(again);
   CHECK(again->already_appended);
@@ -749,7 +751,7 @@ void batch_command_ids() {
   auto first = s.append_batch(std::vector<append_request>{
       request("a-1", expected_version::no_stream(), deposits({1}), {cmd}),
       request("a-2", expected_version::no_stream(), deposits({2}), {twice}),
-      request("a-3", expected_version::no_stream(), deposits({3}), {twice}),  // same batch
+      request("a-2", expected_version::any(), deposits({3}), {twice}),  // same batch
   });
   REQUIRE(first.size() == 3);
   REQUIRE(first[0]);
@@ -757,7 +759,7 @@ void batch_command_ids() {
   REQUIRE(first[2]);
   CHECK(first[2]->already_appended);
   CHECK(first[2]->streams == first[1]->streams);
-  CHECK(s.stream_version("a-3").value() == 0);
+  CHECK(s.stream_version("a-2").value() == 1);
 
   // A command recorded by an earlier batch, even with new event ids.
   auto second = s.append_batch(std::vector<append_request>{
@@ -773,7 +775,7 @@ void batch_command_ids() {
   CHECK(second[1]->first_position == first[0]->first_position);
   auto recorded = s.load_command(fresh).value();
   REQUIRE(recorded);
-  CHECK(recorded->streams == second[0]->streams);
+  CHECK(recorded->result.streams == second[0]->streams);
   CHECK(s.stream_version("a-1").value() == 1);
   CHECK(head_of(s) == 3);
 }
@@ -926,6 +928,366 @@ void concurrent_batches() {
       CHECK(stored.contains(id));
 }
 
+// ---- conditions: writes without events (read-set checks) ----
+
+template <class F>
+void condition_current() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1, 2})));
+  const auto listed = s.streams().value();
+  const std::vector<stream_write> writes{
+      {"b-1", expected_version::no_stream(), deposits({3})},
+      {"a-1", expected_version::exact(2), {}},    // read at 2, unchanged
+      {"c-1", expected_version::no_stream(), {}}  // read as missing, still missing
+  };
+  auto r = s.append(writes);
+  REQUIRE(r);
+  CHECK_FALSE(r->already_appended);
+  CHECK(r->streams == std::vector<stream_range>{{"b-1", 1, 1}, {"a-1", 3, 2}, {"c-1", 1, 0}});
+  CHECK(r->first_position == 3);
+  CHECK(r->last_position == 3);
+  CHECK(head_of(s) == 3);
+  CHECK(s.stream_version("a-1").value() == 2);
+  CHECK(s.read_stream("a-1").value().size() == 2);
+  CHECK(s.stream_version("c-1").value() == 0);
+  CHECK(s.read_stream("c-1").value().empty());
+  CHECK(s.streams("c").value().empty());
+  auto after = s.streams().value();
+  REQUIRE(after.size() == 2);
+  CHECK(after[0] == listed[0]);  // a-1: same version, last position and time
+  CHECK(after[1].stream == stream_id{"b-1"});
+
+  // A condition first: the positions are the written events'.
+  const std::vector<stream_write> second{{"a-1", expected_version::exact(2), {}},
+                                         {"c-1", expected_version::exact(0), {}},
+                                         {"b-1", expected_version::exact(1), deposits({4, 5})}};
+  auto q = s.append(second);
+  REQUIRE(q);
+  CHECK(q->streams == std::vector<stream_range>{{"a-1", 3, 2}, {"c-1", 1, 0}, {"b-1", 2, 3}});
+  CHECK(q->first_position == 4);
+  CHECK(q->last_position == 5);
+  // The missing stream is created by its first event, as if never checked.
+  auto c = s.append("c-1", expected_version::no_stream(), deposits({6}));
+  REQUIRE(c);
+  CHECK(c->streams == std::vector<stream_range>{{"c-1", 1, 1}});
+  CHECK(s.streams().value().size() == 3);
+}
+
+template <class F>
+void condition_stale() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1, 2})));
+  const std::uint64_t read_at = s.stream_version("a-1").value();
+  REQUIRE(s.append("a-1", expected_version::exact(2), deposits({3})));  // another writer
+  const command_id cmd = uuid::v7();
+  const auto e = deposit(10);
+  const std::vector<stream_write> writes{{"b-1", expected_version::no_stream(), {e}},
+                                         {"a-1", expected_version::exact(read_at), {}}};
+  auto r = s.append(writes, {cmd});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == errc::concurrency_conflict);
+  REQUIRE(r.error().conflict);
+  CHECK(r.error().conflict->stream == "a-1");
+  CHECK(r.error().conflict->expected == "2");
+  CHECK(r.error().conflict->actual == 3);
+  CHECK(head_of(s) == 3);
+  CHECK(s.stream_version("a-1").value() == 3);
+  CHECK(s.stream_version("b-1").value() == 0);
+  CHECK(s.streams("b").value().empty());
+  CHECK_FALSE(s.load_command(cmd).value());
+  // no_stream on a stream that exists
+  const std::vector<stream_write> created{{"b-1", expected_version::no_stream(), {e}},
+                                          {"a-1", expected_version::no_stream(), {}}};
+  auto n = s.append(created);
+  REQUIRE_FALSE(n);
+  CHECK(n.error().code() == errc::concurrency_conflict);
+  CHECK(n.error().conflict->stream == "a-1");
+  CHECK(n.error().conflict->actual == 3);
+  // Read again, the same events and command land: nothing of the failed ones was kept.
+  const std::vector<stream_write> again{{"b-1", expected_version::no_stream(), {e}},
+                                        {"a-1", expected_version::exact(3), {}}};
+  auto ok = s.append(again, {cmd});
+  REQUIRE(ok);
+  CHECK_FALSE(ok->already_appended);
+  CHECK(ok->streams == std::vector<stream_range>{{"b-1", 1, 1}, {"a-1", 4, 3}});
+  CHECK(ok->first_position == 4);
+}
+
+template <class F>
+void condition_in_batch() {
+  F f;
+  auto& s = f.store;
+  const std::vector<append_request> batch{
+      request("a-1", expected_version::no_stream(), deposits({1, 2})),
+      append_request{{{"b-1", expected_version::no_stream(), deposits({3})},
+                      {"a-1", expected_version::exact(2), {}}},  // sees request 0
+                     {}},
+      append_request{{{"c-1", expected_version::any(), deposits({4})},
+                      {"a-1", expected_version::no_stream(), {}}},  // stale: a-1 is at 2
+                     {}},
+      append_request{{{"d-1", expected_version::any(), deposits({5})},
+                      {"b-1", expected_version::exact(1), {}}},  // sees request 1
+                     {}},
+      append_request{{{"e-1", expected_version::any(), deposits({6})},
+                      {"x-1", expected_version::no_stream(), {}}},
+                     {}},
+  };
+  auto r = s.append_batch(batch);
+  REQUIRE(r.size() == 5);
+  REQUIRE(r[0]);
+  REQUIRE(r[1]);
+  CHECK(r[1]->streams == std::vector<stream_range>{{"b-1", 1, 1}, {"a-1", 3, 2}});
+  CHECK(r[1]->first_position == 3);
+  CHECK(r[1]->last_position == 3);
+  REQUIRE_FALSE(r[2]);
+  CHECK(r[2].error().code() == errc::concurrency_conflict);
+  REQUIRE(r[2].error().conflict);
+  CHECK(r[2].error().conflict->stream == "a-1");
+  CHECK(r[2].error().conflict->actual == 2);
+  REQUIRE(r[3]);
+  CHECK(r[3]->streams == std::vector<stream_range>{{"d-1", 1, 1}, {"b-1", 2, 1}});
+  CHECK(r[3]->first_position == 4);
+  REQUIRE(r[4]);
+  CHECK(r[4]->streams == std::vector<stream_range>{{"e-1", 1, 1}, {"x-1", 1, 0}});
+  CHECK(r[4]->first_position == 5);
+  CHECK(head_of(s) == 5);
+  CHECK(s.stream_version("a-1").value() == 2);
+  CHECK(s.stream_version("c-1").value() == 0);
+  CHECK(s.stream_version("x-1").value() == 0);
+  std::vector<std::string> names;
+  for (const auto& i : s.streams().value())
+    names.push_back(i.stream.str());
+  CHECK(names == std::vector<std::string>{"a-1", "b-1", "d-1", "e-1"});
+}
+
+template <class F>
+void condition_invalid() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1})));
+  const std::vector<stream_write> unchecked{{"b-1", expected_version::any(), deposits({2})},
+                                            {"a-1", expected_version::any(), {}}};
+  CHECK(s.append(unchecked).error().code() == errc::invalid_argument);
+  const std::vector<stream_write> exists{{"b-1", expected_version::any(), deposits({2})},
+                                         {"a-1", expected_version::stream_exists(), {}}};
+  CHECK(s.append(exists).error().code() == errc::invalid_argument);
+  const std::vector<stream_write> only{{"a-1", expected_version::exact(1), {}},
+                                       {"b-1", expected_version::no_stream(), {}}};
+  CHECK(s.append(only).error().code() == errc::invalid_argument);
+  CHECK(s.append("a-1", expected_version::exact(1), {}).error().code() == errc::invalid_argument);
+  auto r = s.append_batch(std::vector<append_request>{
+      append_request{only, {}},
+      append_request{unchecked, {}},
+      request("b-1", expected_version::no_stream(), deposits({3})),
+  });
+  REQUIRE(r.size() == 3);
+  CHECK(r[0].error().code() == errc::invalid_argument);
+  CHECK(r[1].error().code() == errc::invalid_argument);
+  REQUIRE(r[2]);
+  CHECK(r[2]->first_position == 2);
+  CHECK(head_of(s) == 2);
+}
+
+template <class F>
+void condition_replayed_by_event_id() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1})));
+  const std::vector<stream_write> writes{{"a-1", expected_version::exact(1), {}},
+                                         {"b-1", expected_version::no_stream(), deposits({2, 3})},
+                                         {"c-1", expected_version::no_stream(), {}}};
+  auto r = s.append(writes);
+  REQUIRE(r);
+  CHECK(r->streams == std::vector<stream_range>{{"a-1", 2, 1}, {"b-1", 1, 2}, {"c-1", 1, 0}});
+  // The condition's stream moves on; the replay is still the original append.
+  REQUIRE(s.append("a-1", expected_version::exact(1), deposits({4})));
+  auto again = s.append(writes);
+  REQUIRE(again);
+  CHECK(again->already_appended);
+  CHECK(again->streams == r->streams);
+  CHECK(again->first_position == r->first_position);
+  CHECK(again->last_position == r->last_position);
+  auto batch = s.append_batch(std::vector<append_request>{append_request{writes, {}}});
+  REQUIRE(batch.size() == 1);
+  REQUIRE(batch[0]);
+  CHECK(batch[0]->already_appended);
+  CHECK(batch[0]->streams == r->streams);
+  CHECK(head_of(s) == 4);
+}
+
+// ---- command ids: scoped to the streams and the command ----
+
+template <class F>
+void command_id_replay() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("b-1", expected_version::no_stream(), deposits({1})));
+  const command_id cmd = uuid::v7();
+  const std::vector<stream_write> writes{{"a-1", expected_version::no_stream(), deposits({2})},
+                                         {"b-1", expected_version::exact(1), {}}};
+  auto r = s.append(writes, {cmd, 7});
+  REQUIRE(r);
+  // The same streams in another order, new event ids, other versions: a replay.
+  const std::vector<stream_write> retry{{"b-1", expected_version::any(), deposits({3})},
+                                        {"a-1", expected_version::exact(1), deposits({4})}};
+  auto again = s.append(retry, {cmd, 7});
+  REQUIRE(again);
+  CHECK(again->already_appended);
+  CHECK(again->streams == r->streams);  // the first use's, in its order
+  CHECK(again->first_position == r->first_position);
+  CHECK(again->last_position == r->last_position);
+  CHECK(head_of(s) == 2);
+}
+
+template <class F>
+void command_id_other_streams() {
+  F f;
+  auto& s = f.store;
+  const command_id cmd = uuid::v7();
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1}), {cmd}));
+  auto other = s.append("a-2", expected_version::no_stream(), deposits({2}), {cmd});
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code() == errc::command_id_conflict);
+  CHECK(other.error().message().find(cmd.to_string()) != std::string::npos);
+  CHECK(other.error().message().find("'a-1'") != std::string::npos);
+  CHECK(s.stream_version("a-2").value() == 0);
+  CHECK(s.streams("a-2").value().empty());
+  // More streams than the first use, or a condition added: other streams too.
+  const std::vector<stream_write> more{{"a-1", expected_version::any(), deposits({3})},
+                                       {"a-2", expected_version::no_stream(), {}}};
+  CHECK(s.append(more, {cmd}).error().code() == errc::command_id_conflict);
+  // Fewer streams than the first use.
+  const command_id two = uuid::v7();
+  const std::vector<stream_write> pair{{"b-1", expected_version::no_stream(), deposits({4})},
+                                       {"b-2", expected_version::no_stream(), deposits({5})}};
+  REQUIRE(s.append(pair, {two}));
+  CHECK(s.append("b-1", expected_version::any(), deposits({6}), {two}).error().code() ==
+        errc::command_id_conflict);
+  CHECK(head_of(s) == 3);
+  CHECK(s.load_command(cmd).value()->result.streams == std::vector<stream_range>{{"a-1", 1, 1}});
+}
+
+template <class F>
+void command_id_other_digest() {
+  F f;
+  auto& s = f.store;
+  const command_id cmd = uuid::v7();
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1}), {cmd, 1}));
+  auto other = s.append("a-1", expected_version::any(), deposits({2}), {cmd, 2});
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code() == errc::command_id_conflict);
+  CHECK(other.error().message().find("'a-1'") != std::string::npos);
+  CHECK(s.stream_version("a-1").value() == 1);
+  auto same = s.append("a-1", expected_version::any(), deposits({3}), {cmd, 1});
+  REQUIRE(same);
+  CHECK(same->already_appended);
+  CHECK(head_of(s) == 1);
+}
+
+template <class F>
+void command_id_without_digest() {
+  F f;
+  auto& s = f.store;
+  const command_id none_first = uuid::v7(), none_later = uuid::v7();
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1}), {none_first}));
+  auto a = s.append("a-1", expected_version::any(), deposits({2}), {none_first, 5});
+  REQUIRE(a);
+  CHECK(a->already_appended);
+  REQUIRE(s.append("a-2", expected_version::no_stream(), deposits({3}), {none_later, 5}));
+  auto b = s.append("a-2", expected_version::any(), deposits({4}), {none_later});
+  REQUIRE(b);
+  CHECK(b->already_appended);
+  // Without digests the streams still decide.
+  CHECK(s.append("a-3", expected_version::any(), deposits({5}), {none_first}).error().code() ==
+        errc::command_id_conflict);
+  CHECK(head_of(s) == 2);
+}
+
+template <class F>
+void command_id_record() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("b-1", expected_version::no_stream(), deposits({1})));
+  const command_id cmd = uuid::v7();
+  const std::uint64_t digest = 0xfedc'ba98'7654'3210;  // above INT64_MAX
+  const std::vector<stream_write> writes{{"b-1", expected_version::exact(1), {}},
+                                         {"a-1", expected_version::no_stream(), deposits({2, 3})},
+                                         {"c-1", expected_version::no_stream(), {}}};
+  auto r = s.append(writes, {cmd, digest});
+  REQUIRE(r);
+  CHECK(r->streams == std::vector<stream_range>{{"b-1", 2, 1}, {"a-1", 1, 2}, {"c-1", 1, 0}});
+  auto recorded = s.load_command(cmd).value();
+  REQUIRE(recorded);
+  CHECK(*recorded == command_record{*r, digest});
+  CHECK_FALSE(recorded->legacy);
+  // The rule a runtime applies to a record, from the streams it targets.
+  const std::vector<stream_id> targets{"c-1", "a-1", "b-1"};
+  auto replay = detail::match_command(*recorded, cmd, std::span<const stream_id>(targets), digest);
+  REQUIRE(replay);
+  CHECK(replay->already_appended);
+  CHECK(replay->streams == r->streams);
+  const std::vector<stream_id> fewer{"a-1", "b-1"};
+  CHECK(detail::match_command(*recorded, cmd, std::span<const stream_id>(fewer), digest)
+            .error()
+            .code() == errc::command_id_conflict);
+}
+
+template <class F>
+void command_id_failed_append() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1})));
+  const command_id cmd = uuid::v7();
+  auto r = s.append("a-1", expected_version::no_stream(), deposits({2}), {cmd, 3});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == errc::concurrency_conflict);
+  CHECK_FALSE(s.load_command(cmd).value());
+  // The id is free: used again (here for another stream), it is a first use.
+  auto next = s.append("a-2", expected_version::no_stream(), deposits({3}), {cmd, 4});
+  REQUIRE(next);
+  CHECK_FALSE(next->already_appended);
+  CHECK(s.load_command(cmd).value()->digest == 4);
+}
+
+template <class F>
+void command_id_in_batch() {
+  F f;
+  auto& s = f.store;
+  const command_id cmd = uuid::v7(), other = uuid::v7();
+  auto r = s.append_batch(std::vector<append_request>{
+      request("a-1", expected_version::no_stream(), deposits({1}), {cmd, 1}),
+      request("a-2", expected_version::no_stream(), deposits({2}), {cmd, 1}),  // other stream
+      request("a-1", expected_version::any(), deposits({3}), {cmd, 2}),        // other command
+      request("a-1", expected_version::any(), deposits({4}), {cmd, 1}),        // a replay
+      request("a-3", expected_version::no_stream(), deposits({5}), {other}),
+  });
+  REQUIRE(r.size() == 5);
+  REQUIRE(r[0]);
+  REQUIRE_FALSE(r[1]);
+  CHECK(r[1].error().code() == errc::command_id_conflict);
+  REQUIRE_FALSE(r[2]);
+  CHECK(r[2].error().code() == errc::command_id_conflict);
+  REQUIRE(r[3]);
+  CHECK(r[3]->already_appended);
+  CHECK(r[3]->streams == r[0]->streams);
+  REQUIRE(r[4]);
+  CHECK(r[4]->first_position == 2);
+  CHECK(s.stream_version("a-1").value() == 1);
+  CHECK(s.stream_version("a-2").value() == 0);
+  CHECK(head_of(s) == 2);
+  // Against a record of an earlier batch.
+  auto q = s.append_batch(std::vector<append_request>{
+      request("a-2", expected_version::no_stream(), deposits({6}), {other}),
+      request("a-2", expected_version::no_stream(), deposits({7})),
+  });
+  REQUIRE(q.size() == 2);
+  CHECK(q[0].error().code() == errc::command_id_conflict);
+  REQUIRE(q[1]);
+  CHECK(q[1]->first_position == 3);
+}
+
 }  // namespace factum_test::conformance
 
 #define FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, FN, TITLE)                \
@@ -969,4 +1331,27 @@ void concurrent_batches() {
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, batch_command_ids, "a batch: command ids")                \
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, batch_invalid_requests,                                   \
                           "a batch: invalid requests fail alone")                                  \
-  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, concurrent_batches, "a batch: concurrent batches")
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, concurrent_batches, "a batch: concurrent batches")        \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, condition_current,                                        \
+                          "condition: a current one writes nothing to its stream")                 \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, condition_stale,                                          \
+                          "condition: a stale one fails the append, which writes nothing")         \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, condition_in_batch,                                       \
+                          "condition: in a batch, sees earlier requests and fails alone")          \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, condition_invalid,                                        \
+                          "condition: without a version, or conditions only, is invalid")          \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, condition_replayed_by_event_id,                           \
+                          "condition: an event-id replay returns the original ranges")             \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_replay,                                        \
+                          "command id: same streams and digest, a replay")                         \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_other_streams,                                 \
+                          "command id: reused for other streams, a conflict")                      \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_other_digest,                                  \
+                          "command id: reused for another command, a conflict")                    \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_without_digest,                                \
+                          "command id: digest 0 on either side, compared by streams")              \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_record,                                        \
+                          "command id: the record holds every stream and the digest")              \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_failed_append,                                 \
+                          "command id: a failed append records nothing")                           \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_in_batch, "command id: checked inside a batch")

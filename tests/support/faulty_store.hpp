@@ -41,7 +41,7 @@ class faulty_store final : public factum::event_store {
   factum::result<std::vector<std::pair<std::string, factum::position>>> checkpoints() override {
     return inner_->checkpoints();
   }
-  factum::result<std::optional<factum::append_result>> load_command(
+  factum::result<std::optional<factum::command_record>> load_command(
       factum::command_id id) override {
     return inner_->load_command(id);
   }

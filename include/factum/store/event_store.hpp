@@ -19,13 +19,31 @@
 namespace factum {
 
 /// Events for one stream in an append, with the version the writer expects.
+///
+/// A write with no events and an expected version of `exact(n)` or
+/// `no_stream()` is a *condition*: the append checks that stream's version as
+/// for any write (a stale one fails the whole append with
+/// `errc::concurrency_conflict`) and writes nothing to it. This is how a
+/// decision that read other streams commits only if they did not move (a
+/// read-set check). A condition with `any()` or `stream_exists()` checks no
+/// version and is `errc::invalid_argument`, and so is an append of conditions
+/// only (an append writes at least one event).
+/// ```
+/// std::vector<factum::stream_write> writes{
+///     {"transfer-7", factum::expected_version::no_stream(), {started}},
+///     {"account-1", factum::expected_version::exact(4), {}}};  // read at 4, unchanged
+/// store.append(writes);
+/// ```
 struct stream_write {
   factum::stream_id stream;
   expected_version expected = expected_version::any();
-  std::vector<event_data> events;
+  std::vector<event_data> events;  ///< empty: a condition
 };
 
 /// The versions one append wrote to one stream (inclusive).
+///
+/// For a condition (a write with no events) it is the empty range
+/// `{stream, v + 1, v}`, `v` the version it checked (0 for `no_stream()`).
 struct stream_range {
   factum::stream_id stream;
   std::uint64_t first_version = 0;
@@ -37,10 +55,12 @@ struct stream_range {
 /// What an append stored.
 ///
 /// `already_appended` is true when the call was a replay of one that had
-/// been stored before (same event ids, or the same command id): nothing was
-/// written and the ranges and positions are the original ones.
+/// been stored before (same event ids, or the same command id for the same
+/// streams): nothing was written and the ranges and positions are the
+/// original ones. The positions cover the written events only; conditions
+/// have none.
 struct append_result {
-  std::vector<stream_range> streams;  ///< one per `stream_write`, in request order
+  std::vector<stream_range> streams;  ///< one per `stream_write` (conditions too), in request order
   std::uint64_t first_position = 0;   ///< global position of the first event
   std::uint64_t last_position = 0;    ///< global position of the last event
   bool already_appended = false;
@@ -50,10 +70,35 @@ struct append_result {
 
 /// Options of one append.
 struct append_options {
-  /// When set, the store records command id -> this append's result in the
-  /// same transaction as the events; appending again with the same command id
-  /// returns the recorded result with `already_appended` and writes nothing.
+  /// When set, the store records command id -> this append's result (every
+  /// stream it named, conditions too) and `command_digest`, in the same
+  /// transaction as the events. Appending again with the same command id is a
+  /// replay when it names the same set of streams (in any order) and, when
+  /// both digests are nonzero, the same digest: it returns the recorded result
+  /// with `already_appended` and writes nothing. Otherwise the id was reused
+  /// for something else: `errc::command_id_conflict`, naming the first use,
+  /// and nothing is written.
+  /// ```
+  /// factum::append_options once{.command = cmd_id, .command_digest = hash(cmd)};
+  /// store.append(writes, once);  // a retry after a timeout: already_appended
+  /// ```
   std::optional<command_id> command;
+  /// A digest of the command behind the append (the runtime hashes the
+  /// command's type and payload into it); 0: none given, then a command id is
+  /// matched by its streams only.
+  std::uint64_t command_digest = 0;
+};
+
+/// What the store recorded for a command id (`append_options::command`).
+struct command_record {
+  append_result result;      ///< the first use's answer: every stream it named, in its order
+  std::uint64_t digest = 0;  ///< the first use's `append_options::command_digest` (0: none)
+  /// A record stored before command ids were scoped: it lists only the
+  /// streams that got events and has no digest, so a later use matches when
+  /// its streams include the recorded ones.
+  bool legacy = false;
+
+  friend bool operator==(const command_record&, const command_record&) = default;
 };
 
 /// One append of a batch: its writes and options (as for `append`).
@@ -116,6 +161,12 @@ using type_filter = std::vector<std::string>;
 /// - an append is atomic over all its streams: all events land, or none;
 /// - a wrong expected version fails with `errc::concurrency_conflict` and an
 ///   `error::conflict` naming the stream, the expected and the actual version;
+///   a condition (a write with no events, `stream_write`) is checked the same
+///   way and writes nothing to its stream (no version, no `streams()` entry);
+/// - a command id (`append_options::command`) is recorded with the append:
+///   reused for the same streams and command, it returns the recorded result
+///   with `already_appended`; reused for other streams or another command, it
+///   fails with `errc::command_id_conflict`; either way nothing is written;
 /// - appends are idempotent by event id: a replayed batch returns
 ///   `already_appended` with the original versions; the same ids with other
 ///   content or in another stream fail with `errc::event_id_conflict`;
@@ -147,7 +198,8 @@ class event_store {
   }
   virtual ~event_store() = default;
 
-  /// Appends atomically to one or several distinct streams.
+  /// Appends atomically to one or several distinct streams; writes without
+  /// events are conditions (see `stream_write`), checked with the others.
   result<append_result> append(std::span<const stream_write> writes,
                                const append_options& options = {});
   /// Appends to one stream.
@@ -228,8 +280,10 @@ class event_store {
   /// Every subscriber's stored position, by name.
   [[nodiscard]] virtual result<std::vector<std::pair<std::string, position>>> checkpoints() = 0;
 
-  /// The result recorded for a command id by `append_options::command`.
-  [[nodiscard]] virtual result<std::optional<append_result>> load_command(command_id id) = 0;
+  /// What was recorded for a command id by `append_options::command`;
+  /// nullopt when it was never used. `detail::match_command` decides whether
+  /// an append is a replay of it.
+  [[nodiscard]] virtual result<std::optional<command_record>> load_command(command_id id) = 0;
 
   /// Stores a dead letter and returns its id. Its `event` must be a stored one.
   virtual result<std::uint64_t> add_dead_letter(const dead_letter& letter) = 0;

@@ -49,7 +49,7 @@ class memory_store final : public event_store {
   [[nodiscard]] result<std::optional<position>> load_checkpoint(
       std::string_view subscriber) override;
   [[nodiscard]] result<std::vector<std::pair<std::string, position>>> checkpoints() override;
-  [[nodiscard]] result<std::optional<append_result>> load_command(command_id id) override;
+  [[nodiscard]] result<std::optional<command_record>> load_command(command_id id) override;
   result<std::uint64_t> add_dead_letter(const dead_letter& letter) override;
   [[nodiscard]] result<std::vector<dead_letter>> dead_letters(
       std::string_view subscriber = {}) override;
@@ -85,7 +85,7 @@ class memory_store final : public event_store {
   detail::id_index ids_;                                               // -> global position
   std::map<std::pair<stream_id, std::uint64_t>, snapshot> snapshots_;
   std::map<std::string, position, std::less<>> checkpoints_;
-  std::unordered_map<command_id, append_result> commands_;
+  std::unordered_map<command_id, command_record> commands_;
   std::map<std::uint64_t, dead_letter> dead_letters_;
   std::uint64_t next_dead_letter_ = 1;
 };

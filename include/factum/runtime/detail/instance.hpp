@@ -243,7 +243,7 @@ class instance final : public instance_base {
     if (op.options.command) {
       auto stored = core_.store().load_command(*op.options.command);
       if (!stored) return finish(op, std::move(stored).error());
-      if (*stored) return answer_stored(op, **stored);
+      if (*stored) return answer_stored(op, (*stored)->result);
     }
     std::vector<event_data> events;
     telemetry_span span{core_.telemetry(), execute_names, tags()};

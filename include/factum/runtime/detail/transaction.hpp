@@ -128,7 +128,7 @@ class transaction : public answer_base, public commit_waiter {
       auto stored = core_.store().load_command(*options.command);
       if (!stored) return finish(std::move(stored).error());
       if (*stored) {
-        auto out = stored_result(core_.store(), **stored);
+        auto out = stored_result(core_.store(), (*stored)->result);
         if (!out) return finish(std::move(out).error());
         return finish({}, std::move(*out));
       }

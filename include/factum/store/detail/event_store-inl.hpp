@@ -9,6 +9,20 @@
 namespace factum {
 namespace detail {
 
+/// Whether `x` names one version (`exact(n)`, `no_stream()`): what a
+/// condition, a write without events, must expect.
+constexpr bool is_checked(expected_version x) noexcept {
+  return x.is_exact() || x == expected_version::no_stream();
+}
+
+/// The version a condition checked: n for exact(n), 0 for no_stream().
+constexpr std::uint64_t checked_version(expected_version x) noexcept {
+  return x.is_exact() ? x.value() : 0;
+}
+
+/// Refuses a malformed append: no stream, a bad stream id, a stream twice, an
+/// event without type, id or JSON data, an event id twice, a condition (no
+/// events) without a version, or no event at all.
 inline result<void> check_writes(std::span<const stream_write> writes) {
   if (writes.empty()) return error{errc::invalid_argument, "an append names no stream"};
   // Small appends (the usual: one stream, a few events) are checked for
@@ -30,8 +44,12 @@ inline result<void> check_writes(std::span<const stream_write> writes) {
     if (twice)
       return error{errc::invalid_argument,
                    "stream '" + w.stream.str() + "' appears twice in one append"};
-    if (w.events.empty())
-      return error{errc::invalid_argument, "no events for stream '" + w.stream.str() + "'"};
+    if (w.events.empty() && !is_checked(w.expected))
+      return error{errc::invalid_argument,
+                   "no events for stream '" + w.stream.str() + "' and expected version " +
+                       w.expected.to_string() +
+                       ": a condition (a write without events) needs a version, exact(n) or "
+                       "no_stream()"};
     for (std::size_t k = 0; k < w.events.size(); ++k) {
       const auto& e = w.events[k];
       if (e.type.empty())
@@ -57,6 +75,9 @@ inline result<void> check_writes(std::span<const stream_write> writes) {
                      "event id " + e.id.to_string() + " appears twice in one append"};
     }
   }
+  if (events == 0)
+    return error{errc::invalid_argument,
+                 "an append writes at least one event (it has only conditions)"};
   return {};
 }
 
@@ -75,6 +96,8 @@ inline error conflict_error(const stream_id& stream, expected_version expected,
 /// It is "already appended" only when every event of every write is stored,
 /// in that write's stream, at consecutive versions, with the same type,
 /// schema version and data; anything else is `errc::event_id_conflict`.
+/// A condition's range comes from its expected version (`{s, v + 1, v}`):
+/// the original commit checked it.
 /// `lookup(event_id)` returns `result<std::optional<recorded_event>>`.
 template <class Lookup>
 result<append_result> replay(std::span<const stream_write> writes, Lookup&& lookup) {
@@ -82,6 +105,11 @@ result<append_result> replay(std::span<const stream_write> writes, Lookup&& look
   out.already_appended = true;
   out.first_position = std::numeric_limits<std::uint64_t>::max();
   for (const auto& w : writes) {
+    if (w.events.empty()) {
+      const std::uint64_t v = checked_version(w.expected);
+      out.streams.push_back({w.stream, v + 1, v});
+      continue;
+    }
     stream_range range{w.stream, 0, 0};
     for (std::size_t i = 0; i < w.events.size(); ++i) {
       const event_data& e = w.events[i];
@@ -112,6 +140,71 @@ result<append_result> replay(std::span<const stream_write> writes, Lookup&& look
     out.streams.push_back(std::move(range));
   }
   return out;
+}
+
+/// Decides an append whose command id is recorded (`append_options::command`).
+///
+/// It is a replay, answered with the recorded result and `already_appended`,
+/// when it names the same set of streams as the first use (in any order) and,
+/// when both digests are nonzero, the same digest. A `legacy` record (stored
+/// before command ids were scoped) lists only the streams that got events and
+/// has no digest: it matches when the append names at least those streams.
+/// Anything else is `errc::command_id_conflict`, naming the first use.
+///
+/// This overload serves a caller that knows the streams it targets but has no
+/// writes (yet), e.g. a runtime checking a command it rejected.
+inline result<append_result> match_command(const command_record& recorded, command_id id,
+                                           std::span<const stream_id> streams,
+                                           std::uint64_t digest) {
+  const auto& ranges = recorded.result.streams;
+  const auto named = [&](const stream_id& s) {
+    return std::find(streams.begin(), streams.end(), s) != streams.end();
+  };
+  const auto recorded_names = [&](const stream_id& s) {
+    return std::any_of(ranges.begin(), ranges.end(),
+                       [&](const stream_range& r) { return r.stream == s; });
+  };
+  const bool covered = std::all_of(ranges.begin(), ranges.end(),
+                                   [&](const stream_range& r) { return named(r.stream); });
+  const bool same_streams =
+      covered && (recorded.legacy || std::all_of(streams.begin(), streams.end(), recorded_names));
+  const bool same_command =
+      recorded.legacy || recorded.digest == 0 || digest == 0 || recorded.digest == digest;
+  if (same_streams && same_command) {
+    append_result again = recorded.result;
+    again.already_appended = true;
+    return again;
+  }
+  const auto quoted = [](std::string& out, const stream_id& s) {
+    if (!out.empty()) out += ", ";
+    out += '\'' + s.str() + '\'';
+  };
+  std::string first;
+  for (const auto& r : ranges)
+    quoted(first, r.stream);
+  std::string why;
+  if (!same_streams) {
+    std::string now;
+    for (const auto& s : streams)
+      quoted(now, s);
+    why = "this append names other streams (" + now + ")";
+  } else {
+    why = "this append is another command (digest " + std::to_string(digest) + ", first " +
+          std::to_string(recorded.digest) + ")";
+  }
+  return error{errc::command_id_conflict,
+               "command " + id.to_string() + " was first used for stream(s) " + first + "; " + why};
+}
+
+/// `match_command` for an append's writes (conditions included).
+inline result<append_result> match_command(const command_record& recorded, command_id id,
+                                           std::span<const stream_write> writes,
+                                           std::uint64_t digest) {
+  std::vector<stream_id> streams;
+  streams.reserve(writes.size());
+  for (const auto& w : writes)
+    streams.push_back(w.stream);
+  return match_command(recorded, id, std::span<const stream_id>(streams), digest);
 }
 
 inline std::uint64_t count_events(std::span<const stream_write> writes) noexcept {

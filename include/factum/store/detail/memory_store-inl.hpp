@@ -50,11 +50,8 @@ inline std::uint64_t memory_store::position_of(const event_id& id, std::uint64_t
 inline result<append_result> memory_store::append_locked(std::span<const stream_write> writes,
                                                          const append_options& options) {
   if (options.command) {
-    if (const auto it = commands_.find(*options.command); it != commands_.end()) {
-      append_result again = it->second;
-      again.already_appended = true;
-      return again;
-    }
+    if (const auto it = commands_.find(*options.command); it != commands_.end())
+      return detail::match_command(it->second, *options.command, writes, options.command_digest);
   }
   // check_writes refused an id named twice in one append, so each id is
   // either stored already (a replay) or new.
@@ -76,6 +73,11 @@ inline result<append_result> memory_store::append_locked(std::span<const stream_
   out.first_position = log_.size() + 1;
   const timestamp now = std::chrono::system_clock::now();
   for (const auto& w : writes) {
+    if (w.events.empty()) {  // a condition, checked above: no entry in streams_
+      const std::uint64_t v = version_of(w.stream);
+      out.streams.push_back({w.stream, v + 1, v});
+      continue;
+    }
     auto& versions = streams_[w.stream];
     out.streams.push_back({w.stream, versions.size() + 1, versions.size() + w.events.size()});
     for (const auto& e : w.events) {
@@ -87,7 +89,8 @@ inline result<append_result> memory_store::append_locked(std::span<const stream_
     }
   }
   out.last_position = log_.size();
-  if (options.command) commands_.emplace(*options.command, out);
+  if (options.command)
+    commands_.emplace(*options.command, command_record{out, options.command_digest});
   return out;
 }
 
@@ -189,11 +192,11 @@ inline result<std::vector<std::pair<std::string, position>>> memory_store::check
   return std::vector<std::pair<std::string, position>>(checkpoints_.begin(), checkpoints_.end());
 }
 
-inline result<std::optional<append_result>> memory_store::load_command(command_id id) {
+inline result<std::optional<command_record>> memory_store::load_command(command_id id) {
   std::shared_lock lock(mutex_);
   const auto it = commands_.find(id);
-  if (it == commands_.end()) return std::optional<append_result>{};
-  return std::optional<append_result>{it->second};
+  if (it == commands_.end()) return std::optional<command_record>{};
+  return std::optional<command_record>{it->second};
 }
 
 inline result<std::uint64_t> memory_store::add_dead_letter(const dead_letter& letter) {
