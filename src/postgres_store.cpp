@@ -75,16 +75,21 @@ CREATE TABLE {s}.dead_letters(
 };
 static_assert(std::size(migrations) == postgres_store::schema_version);
 
-// The functions are replaced (CREATE OR REPLACE) whenever the recorded
-// `functions` version differs: they hold no data.
-constexpr int functions_version = 2;
+// The functions are replaced (CREATE OR REPLACE) when the recorded
+// `functions` version is older than this build's: they hold no data.
+// 3: conditions (writes without events) insert nothing and leave the streams
+// row alone; the command record keeps every stream and the command's digest.
+constexpr int functions_version = 3;
 
 // One batch of appends: takes the head row's lock (serialising appends from
 // every node), then answers each request in order, as if appended alone:
-//   'recorded' + stored result  the command id was recorded before
+//   'recorded' + stored record  the command id was recorded before: the
+//                               caller matches it (detail::match_command)
 //   'replay'                    an event id is stored: the caller decides
 //   'conflict' + stream/expected/actual (tab separated)
-//   'ok' + result               written
+//   'ok' + record               written
+// A write without events is a condition: checked as any write, and it
+// inserts no event and does not touch its streams row; its range is empty.
 // and finally moves the head and notifies listeners (delivered at commit).
 constexpr const char* functions_sql = R"sql(
 CREATE OR REPLACE FUNCTION {s}.append_batch(batch jsonb)
@@ -150,21 +155,24 @@ BEGIN
       v_i := v_i + 1;
       v_base := v_versions[v_i];  -- read by the check above, under the head lock
       v_count := jsonb_array_length(v_w->'e');
-      INSERT INTO {s}.events(position, stream, version, type, schema_version, event_id, data,
-                             correlation_id, causation_id, created_at, recorded_at, user_metadata)
-      SELECT v_head + e.ord, v_w->>'s', v_base + e.ord, e.value->>'t', (e.value->>'v')::int,
-             (e.value->>'id')::uuid, e.value->>'d', (e.value->>'c')::uuid, (e.value->>'k')::uuid,
-             (e.value->>'at')::bigint, v_now, e.value->>'u'
-      FROM jsonb_array_elements(v_w->'e') WITH ORDINALITY AS e(value, ord);
-      INSERT INTO {s}.streams AS st(name, version, last_position, last_recorded_at)
-      VALUES (v_w->>'s', v_base + v_count, v_head + v_count, v_now)
-      ON CONFLICT (name) DO UPDATE SET version = excluded.version,
-        last_position = excluded.last_position, last_recorded_at = excluded.last_recorded_at;
+      IF v_count > 0 THEN
+        INSERT INTO {s}.events(position, stream, version, type, schema_version, event_id, data,
+                               correlation_id, causation_id, created_at, recorded_at, user_metadata)
+        SELECT v_head + e.ord, v_w->>'s', v_base + e.ord, e.value->>'t', (e.value->>'v')::int,
+               (e.value->>'id')::uuid, e.value->>'d', (e.value->>'c')::uuid, (e.value->>'k')::uuid,
+               (e.value->>'at')::bigint, v_now, e.value->>'u'
+        FROM jsonb_array_elements(v_w->'e') WITH ORDINALITY AS e(value, ord);
+        INSERT INTO {s}.streams AS st(name, version, last_position, last_recorded_at)
+        VALUES (v_w->>'s', v_base + v_count, v_head + v_count, v_now)
+        ON CONFLICT (name) DO UPDATE SET version = excluded.version,
+          last_position = excluded.last_position, last_recorded_at = excluded.last_recorded_at;
+      END IF;
       v_ranges := v_ranges || jsonb_build_array(jsonb_build_array(v_w->>'s', v_base + 1,
                                                                   v_base + v_count));
       v_head := v_head + v_count;
     END LOOP;
-    v_result := jsonb_build_object('streams', v_ranges, 'first', v_first, 'last', v_head)::text;
+    v_result := jsonb_build_object('streams', v_ranges, 'first', v_first, 'last', v_head,
+                                   'digest', coalesce(v_req->'dg', '0'::jsonb))::text;
     IF v_req->>'cmd' IS NOT NULL THEN
       INSERT INTO {s}.commands(command_id, result, recorded_at)
       VALUES ((v_req->>'cmd')::uuid, v_result, v_now);
@@ -236,6 +244,8 @@ void encode_request(std::string& out, const append_request& r) {
     detail::write_string(out, r.options.command->to_string());
   else
     out += "null";
+  out += ",\"dg\":";
+  out += std::to_string(r.options.command_digest);
   out += ",\"w\":[";
   std::string user;
   for (std::size_t i = 0; i < r.writes.size(); ++i) {
@@ -610,10 +620,21 @@ struct postgres_store::impl {
       const int row = static_cast<int>(i);
       const std::string_view status = rows->text(row, 0);
       const auto& writes = requests[i].writes;
-      if (status == "ok" || status == "recorded") {
-        auto r = detail::decode_append_result(rows->text(row, 1));
-        if (r && status == "recorded") r->already_appended = true;
-        out.push_back(std::move(r));
+      if (status == "ok") {
+        auto r = detail::decode_command_record(rows->text(row, 1));
+        if (!r) {
+          out.emplace_back(std::move(r).error());
+        } else {
+          out.emplace_back(std::move(r->result));
+        }
+      } else if (status == "recorded") {
+        const auto& options = requests[i].options;
+        auto r = detail::decode_command_record(rows->text(row, 1));
+        if (!r)
+          out.emplace_back(std::move(r).error());
+        else
+          out.push_back(
+              detail::match_command(*r, *options.command, writes, options.command_digest));
       } else if (status == "conflict") {
         const std::string_view d = rows->text(row, 1);
         const auto tab1 = d.find('\t');
@@ -870,15 +891,15 @@ result<std::vector<std::pair<std::string, position>>> postgres_store::checkpoint
   });
 }
 
-result<std::optional<append_result>> postgres_store::load_command(command_id id) {
+result<std::optional<command_record>> postgres_store::load_command(command_id id) {
   const std::string text = id.to_string();
-  return impl_->run([&](pg::connection& c) -> result<std::optional<append_result>> {
+  return impl_->run([&](pg::connection& c) -> result<std::optional<command_record>> {
     auto r = c.query(impl_->sql_command.c_str(), {param{text}}, "reading command records");
     if (!r) return std::move(r).error();
-    if (r->rows() == 0) return std::optional<append_result>{};
-    auto a = detail::decode_append_result(r->text(0, 0));
+    if (r->rows() == 0) return std::optional<command_record>{};
+    auto a = detail::decode_command_record(r->text(0, 0));
     if (!a) return std::move(a).error();
-    return std::optional<append_result>{std::move(*a)};
+    return std::optional<command_record>{std::move(*a)};
   });
 }
 

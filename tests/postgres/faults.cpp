@@ -189,3 +189,30 @@ TEST_CASE("postgres: stored data that is not JSON fails the read with malformed_
   CHECK(r.error().code() == factum::errc::malformed_event);
   CHECK(r.error().position == 2);
 }
+
+TEST_CASE("postgres: a command record of the old format, without digest, is still honoured",
+          "[postgres][store]") {
+  auto& cluster = pg_cluster::shared();
+  const std::string db = pg_cluster::fresh_database();
+  factum::postgres_store store{cluster.uri(db)};
+  REQUIRE(store.append("a-1", factum::expected_version::no_stream(), {event("E")}));
+  // As the functions of version 2 recorded it: the streams that got events, no digest.
+  const factum::command_id cmd = factum::uuid::v7();
+  cluster.psql("INSERT INTO factum.commands(command_id, result, recorded_at) VALUES ('" +
+                   cmd.to_string() + R"(', '{"streams":[["a-1",1,1]],"first":1,"last":1}', 0))",
+               db);
+  auto recorded = store.load_command(cmd).value();
+  REQUIRE(recorded);
+  CHECK(recorded->legacy);
+  const std::vector<factum::stream_write> retry{
+      {"a-1", factum::expected_version::exact(1), {event("E")}},
+      {"b-1", factum::expected_version::no_stream(), {}}};
+  auto again = store.append(retry, {cmd, 42});
+  REQUIRE(again);
+  CHECK(again->already_appended);
+  CHECK(again->streams == recorded->result.streams);
+  auto other = store.append("a-2", factum::expected_version::any(), {event("E")}, {cmd});
+  REQUIRE_FALSE(other);
+  CHECK(other.error().code() == factum::errc::command_id_conflict);
+  CHECK(store.head().value().global() == 1);
+}

@@ -74,7 +74,7 @@ class postgres_store final : public event_store {
   [[nodiscard]] result<std::optional<position>> load_checkpoint(
       std::string_view subscriber) override;
   [[nodiscard]] result<std::vector<std::pair<std::string, position>>> checkpoints() override;
-  [[nodiscard]] result<std::optional<append_result>> load_command(command_id id) override;
+  [[nodiscard]] result<std::optional<command_record>> load_command(command_id id) override;
   result<std::uint64_t> add_dead_letter(const dead_letter& letter) override;
   [[nodiscard]] result<std::vector<dead_letter>> dead_letters(
       std::string_view subscriber = {}) override;
