@@ -1,6 +1,7 @@
 // The runtime's workloads: W1 (dispatch on the memory store, throughput and
 // latency), W3.sqlite.dispatch and W3.postgres.dispatch (the same on SQLite
-// and PostgreSQL with group commit) and W6 (registry memory per live
+// and PostgreSQL with group commit), W3.sqlite.transact (multi-stream
+// commands with a read-only stream) and W6 (registry memory per live
 // aggregate).
 #include <algorithm>
 #include <atomic>
@@ -305,6 +306,76 @@ figure w3_dispatch(const options& opt, factum::sqlite_sync sync, const char* nam
   return f;
 }
 
+/// W3.sqlite.transact: two-account transfers that also read a third,
+/// read-only stream (a "bank" account that must be open), `in_flight` at a
+/// time, on SQLite with synchronous=FULL and group commit. Each appends two
+/// events and checks three versions.
+figure w3_transact(const options& opt) {
+  const std::size_t accounts = opt.size(10'000, 200);
+  const std::size_t commands = opt.size(100'000, 2'000);
+  const std::size_t raw_count = opt.size(3'000, 100);
+  const std::size_t in_flight = 1024;
+  figure f;
+  f.name = "W3.sqlite.transact";
+  f.unit = "commands/s";
+  f.baseline_name = "sqlite.raw.txn.full";
+  const auto transfer = [](const bank::account::state& from, const bank::account::state& to,
+                           const bank::account::state& bank)
+      -> factum::decisions<bank::account, bank::account, bank::account> {
+    if (!bank.open || !from.open || !to.open) return {factum::reject("closed"), {}, {}};
+    return {bank::money_withdrawn{1}, bank::money_deposited{1}, {}};
+  };
+  for (int rep = 0; rep < opt.reps; ++rep) {
+    scratch_dir dir{opt.dir};
+    {
+      factum::sqlite_options so;
+      so.synchronous = factum::sqlite_sync::full;
+      factum::runtime rt{factum::sqlite_store{dir.path() / "w3t.db", so}, runtime_options()};
+      open_accounts(rt, accounts);
+      if (pump(rt, 1, 1, 1,
+               [](std::size_t) { return bank::account::command{bank::open_account{"bank"}}; }) != 0)
+        throw std::runtime_error("W3.sqlite.transact: opening the bank failed");
+      (void)pump(rt, accounts, accounts, 1024,
+                 [](std::size_t) { return bank::account::command{bank::deposit{1'000'000}}; });
+      std::atomic<std::size_t> issued{0};
+      std::atomic<std::size_t> errors{0};
+      latch done;
+      done.reset(commands);
+      std::function<void()> next = [&] {
+        const std::size_t i = issued.fetch_add(1);
+        if (i >= commands) return;
+        // Disjoint pairs per window of in-flight commands keep conflicts rare.
+        const std::size_t from = (2 * i) % accounts, to = (2 * i + 1) % accounts;
+        rt.transact<bank::account, bank::account, bank::account>(
+            {account_id(from), account_id(to), "bank"}, transfer,
+            [&](std::error_code ec, factum::dispatch_result) {
+              if (ec) ++errors;
+              next();
+              done.count();
+            });
+      };
+      const double t = seconds([&] {
+        for (std::size_t k = 0; k < std::min(in_flight, commands); ++k)
+          next();
+        done.wait();
+      });
+      if (errors != 0) throw std::runtime_error("W3.sqlite.transact: commands failed");
+      f.samples.push_back(static_cast<double>(commands) / t);
+    }
+    f.baseline_samples.push_back(raw_transactions(dir.path() / "raw.db", "FULL", raw_count));
+    if (rep == 0) f.params["fs"] = file_system(dir.path());
+  }
+  f.params["aggregates"] = accounts;
+  f.params["commands"] = commands;
+  f.params["in_flight"] = in_flight;
+  f.params["threads"] = threads;
+  f.params["read_only_streams"] = 1;
+  f.params["synchronous"] = "FULL";
+  f.params["baseline_transactions"] = raw_count;
+  f.params["reps"] = opt.reps;
+  return f;
+}
+
 #endif
 
 #if FACTUM_BENCH_POSTGRES
@@ -436,6 +507,7 @@ void add_runtime(std::vector<workload>& out) {
                    return w3_dispatch(o, factum::sqlite_sync::normal, "W3.sqlite.dispatch.normal",
                                       "sqlite.raw.txn.normal", "NORMAL");
                  }});
+  out.push_back({"W3.sqlite.transact", w3_transact});
 #endif
 #if FACTUM_BENCH_POSTGRES
   out.push_back({"W3.postgres.dispatch", w3_postgres_dispatch, true});

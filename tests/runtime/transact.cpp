@@ -1,6 +1,8 @@
 // Multi-stream commands: transfers between accounts, atomic over both
 // streams, retried on conflicts; the total balance is conserved.
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <random>
 #include <thread>
 #include <vector>
@@ -98,4 +100,78 @@ TEST_CASE("concurrent transfers among a few accounts conserve the total", "[runt
   CHECK(total == accounts * initial);
   CHECK(withdrawn == moved);  // each applied transfer stored exactly once
   CHECK(balance(other, "0") == balance(rt, "0"));
+}
+
+TEST_CASE("a multi-stream command checks the streams it only reads, and decides off their strands",
+          "[runtime][transact]") {
+  runtime rt{memory_store{}, threads(2)};
+  REQUIRE_FALSE(run(rt, "a", open_account{"ann"}).ec);
+  REQUIRE_FALSE(run(rt, "a", deposit_money{100}).ec);
+  REQUIRE_FALSE(run(rt, "b", open_account{"bob"}).ec);
+  REQUIRE_FALSE(run(rt, "auth", open_account{"authority"}).ec);  // balance 0: transfers allowed
+
+  // The first decide waits until the test lets it go; the authority's
+  // balance (read, never written) says whether a transfer is allowed.
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::promise<void> deciding;
+  std::atomic<int> calls{0};
+  auto decide = [&](const account::state& from, const account::state& to,
+                    const account::state& auth) -> decisions<account, account, account> {
+    if (calls.fetch_add(1) == 0) {
+      deciding.set_value();
+      released.wait();
+    }
+    if (auth.balance != 0) return {reject("revoked", "the authority moved"), {}, {}};
+    if (!from.open || !to.open) return {reject("not_open"), {}, {}};
+    return {money_withdrawn{10}, money_deposited{10}, {}};
+  };
+  std::promise<answer> done;
+  rt.transact<account, account, account>({"a", "b", "auth"}, decide,
+                                         [&](std::error_code ec, dispatch_result r) {
+                                           done.set_value({ec, std::move(r)});
+                                         });
+  deciding.get_future().wait();
+  // While decide runs, a command to a participant goes through at once.
+  std::promise<std::error_code> revoked;
+  rt.dispatch<account>("auth", deposit_money{1},
+                       [&](std::error_code ec, dispatch_result) { revoked.set_value(ec); });
+  auto f = revoked.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK_FALSE(f.get());
+  release.set_value();
+
+  // The append carried the authority's version as a condition: it failed,
+  // and the retry decided on the revoked authority.
+  auto a = done.get_future().get();
+  CHECK(a.ec == rejection_error("revoked"));
+  CHECK(calls.load() == 2);
+  CHECK(balance(rt, "a") == 100);
+  CHECK(balance(rt, "b") == 0);
+  CHECK(rt.store().stream_version("account-auth").value() == 2);
+}
+
+TEST_CASE("a multi-stream command that commits names its read-only streams at their versions",
+          "[runtime][transact]") {
+  runtime rt{memory_store{}, threads(2)};
+  REQUIRE_FALSE(run(rt, "a", open_account{"ann"}).ec);
+  REQUIRE_FALSE(run(rt, "a", deposit_money{50}).ec);
+  REQUIRE_FALSE(run(rt, "b", open_account{"bob"}).ec);
+  REQUIRE_FALSE(run(rt, "r", open_account{"reader"}).ec);
+  auto decide = [](const account::state&, const account::state&,
+                   const account::state& read) -> decisions<account, account, account> {
+    if (!read.open) return {reject("closed"), {}, {}};
+    return {money_withdrawn{5}, money_deposited{5}, {}};
+  };
+  std::promise<answer> done;
+  rt.transact<account, account, account>({"a", "b", "r"}, decide,
+                                         [&](std::error_code ec, dispatch_result r) {
+                                           done.set_value({ec, std::move(r)});
+                                         });
+  auto t = done.get_future().get();
+  REQUIRE_FALSE(t.ec);
+  CHECK(t.result.streams ==
+        std::vector<stream_version>{{"account-a", 3}, {"account-b", 2}, {"account-r", 1}});
+  CHECK(t.result.events.size() == 2);
+  CHECK(rt.store().stream_version("account-r").value() == 1);
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <any>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -31,6 +32,9 @@ struct dispatch_options {
   uuid causation_id;
   std::map<std::string, std::string, std::less<>> metadata;
   factum::consistency consistency = consistency::eventual;
+  /// Put the aggregate's state after the command into `dispatch_result::state`
+  /// (a copy, so off by default).
+  bool return_state = false;
 };
 
 /// A stream's version after a command.
@@ -38,6 +42,13 @@ struct stream_version {
   factum::stream_id stream;
   std::uint64_t version = 0;
   friend bool operator==(const stream_version&, const stream_version&) = default;
+};
+
+/// An aggregate's state at a stream version, as `runtime::state_of` reads it.
+template <class State>
+struct state_at {
+  State state;
+  std::uint64_t version = 0;
 };
 
 /// What a command did.
@@ -53,13 +64,14 @@ struct dispatch_result {
   std::vector<recorded_event> events;
   bool already_appended = false;  ///< answered from the command id's record
   std::optional<factum::rejection> rejection;
-};
-
-/// An aggregate's state at a stream version, as `runtime::state_of` reads it.
-template <class State>
-struct state_at {
-  State state;
-  std::uint64_t version = 0;
+  /// With `dispatch_options::return_state`, on success: the aggregate's state
+  /// after the command, as a `factum::state_at<A::state>` for `dispatch`, and
+  /// a `std::tuple<factum::state_at<As::state>...>` for `transact`. Empty for
+  /// a rejection and for an answer from a command id's record.
+  /// ```
+  /// auto at = std::any_cast<factum::state_at<bank::account::state>>(r.state);
+  /// ```
+  std::any state;
 };
 
 /// What middleware sees of a command. `options` may be changed by `before`

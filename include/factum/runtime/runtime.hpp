@@ -95,7 +95,7 @@ class runtime {
   auto dispatch(std::string_view id, typename A::command command, dispatch_options options,
                 Token&& token) {
     static_assert(check_aggregate<A>());
-    return boost::asio::async_initiate<Token, detail::dispatch_signature<Token>>(
+    return boost::asio::async_initiate<Token, detail::completion_signature<Token, dispatch_result>>(
         [this](auto handler, std::string id, typename A::command command,
                dispatch_options options) {
           start<A, detail::throwing_token<std::decay_t<Token>>>(
@@ -129,7 +129,7 @@ class runtime {
         std::is_invocable_r_v<decisions<As...>, const Decide&, const typename As::state&...>,
         "factum transact: decide must take `const A::state&` of each aggregate and "
         "return factum::decisions<A...>");
-    return boost::asio::async_initiate<Token, detail::dispatch_signature<Token>>(
+    return boost::asio::async_initiate<Token, detail::completion_signature<Token, dispatch_result>>(
         [this](auto handler, std::array<std::string, sizeof...(As)> ids, Decide decide,
                dispatch_options options) {
           using handler_t = std::decay_t<decltype(handler)>;
@@ -228,37 +228,62 @@ class runtime {
     return done;
   }
 
-  /// The state and version of aggregate `A` with id `id`: its live instance
-  /// between two commands, caught up with the store (loaded when not live).
-  /// Blocks the calling thread: never call it from a handler running on the
-  /// runtime's threads.
+  /// The state and version of aggregate `A` with id `id`, as an asynchronous
+  /// operation: on the instance's strand, between two of its commands, the
+  /// live instance (loaded when it is not live) catches up with every event
+  /// the store holds for it, and the completion gets that state and version.
+  /// It sees every command acknowledged before the call, this runtime's or
+  /// another's. The completion is `void(std::error_code, state_at<A::state>)`
+  /// (with `use_future` / `use_awaitable`, an error is thrown).
+  /// ```
+  /// rt.state_of<bank::account>("acc-1", [](std::error_code ec, auto at) {
+  ///   if (!ec) std::cout << at.state.balance << " at version " << at.version << '\n';
+  /// });
+  /// auto at = co_await rt.state_of<bank::account>("acc-1", boost::asio::use_awaitable);
+  /// ```
+  template <aggregate A, class Token>
+  auto state_of(std::string_view id, Token&& token) {
+    using value = state_at<typename A::state>;
+    return boost::asio::async_initiate<Token, detail::completion_signature<Token, value>>(
+        [this](auto handler, std::string id) {
+          auto work =
+              boost::asio::prefer(boost::asio::get_associated_executor(handler, core_->executor()),
+                                  boost::asio::execution::outstanding_work.tracked);
+          read_state<A>(
+              id, [handler = std::move(handler), work = std::move(work)](result<value> r) mutable {
+                auto call = [handler = std::move(handler), r = std::move(r)]() mutable {
+                  constexpr bool throwing = detail::throwing_token<std::decay_t<Token>>;
+                  if (!r) {
+                    if constexpr (throwing)
+                      handler(std::make_exception_ptr(factum::system_error(std::move(r).error())),
+                              value{});
+                    else
+                      handler(r.error().code(), value{});
+                  } else if constexpr (throwing) {
+                    handler(nullptr, std::move(*r));
+                  } else {
+                    handler(std::error_code{}, std::move(*r));
+                  }
+                };
+                boost::asio::post(work, std::move(call));
+              });
+        },
+        token, std::string(id));
+  }
+
+  /// `state_of` for a thread that may block: waits for the answer. From a
+  /// thread of the runtime's pool it would wait for work that thread has to
+  /// do, so there it refuses with `errc::invalid_argument`: use the token form.
   template <aggregate A>
   result<state_at<typename A::state>> state_of(std::string_view id) {
-    if (id.empty())
-      return error{errc::invalid_stream_id, "an empty id for '" + std::string(A::category) + "'"};
-    const stream_id stream = stream_of<A>(id);
-    if (auto ok = stream.validate(); !ok) return std::move(ok).error();
-    if (!core_->enter()) {
-      core_->leave();
-      return error{errc::stopped, "state_of after stop()"};
-    }
-    auto inst = acquire<A>(stream);
-    if (!inst) {
-      core_->leave();
-      return std::move(inst).error();
-    }
+    if (core_->executor().running_in_this_thread())
+      return error{errc::invalid_argument,
+                   "state_of without a completion token blocks; on a runtime thread it would "
+                   "wait for itself: pass a completion token"};
     std::promise<result<state_at<typename A::state>>> promise;
-    boost::asio::post((*inst)->strand, [&, i = *inst]() {
-      if (auto ok = i->ensure_loaded(true); !ok)
-        promise.set_value(std::move(ok).error());
-      else
-        promise.set_value(state_at<typename A::state>{i->state(), i->version()});
-      i->last_used_ns.store(detail::steady_now_ns(), std::memory_order_relaxed);
-      i->pending.fetch_sub(1, std::memory_order_release);
-    });
-    auto out = promise.get_future().get();
-    core_->leave();
-    return out;
+    read_state<A>(id,
+                  [&](result<state_at<typename A::state>> r) { promise.set_value(std::move(r)); });
+    return promise.get_future().get();
   }
 
   /// True when aggregate `A` with id `id` has a live instance.
@@ -319,12 +344,43 @@ class runtime {
       error e{make_error_code(*invalid), invalid->message};
       return refuse(*op, std::move(e), std::move(out));
     }
+    if (op->options.command) op->digest = detail::command_digest(A::category, op->cmd);
     auto inst = acquire<A>(op->stream);
     if (!inst) return refuse(*op, std::move(inst).error());
     op->inst = std::move(*inst);
     auto& strand = op->inst->strand;
     op->started = true;
     boost::asio::post(strand, [op] { op->inst->enqueue(*op); });
+  }
+
+  /// Reads `A`'s state with id `id` on its strand (see `state_of`) and
+  /// calls `done(result)` there, or at once when refused.
+  template <aggregate A, class Done>
+  void read_state(std::string_view id, Done done) {
+    if (id.empty())
+      return done(
+          error{errc::invalid_stream_id, "an empty id for '" + std::string(A::category) + "'"});
+    const stream_id stream = stream_of<A>(id);
+    if (auto ok = stream.validate(); !ok) return done(std::move(ok).error());
+    if (!core_->enter()) {
+      core_->leave();
+      return done(error{errc::stopped, "state_of after stop()"});
+    }
+    auto inst = acquire<A>(stream);
+    if (!inst) {
+      core_->leave();
+      return done(std::move(inst).error());
+    }
+    boost::asio::post((*inst)->strand, [this, i = *inst, done = std::move(done)]() mutable {
+      auto r = [&]() -> result<state_at<typename A::state>> {
+        if (auto ok = i->ensure_loaded(true); !ok) return std::move(ok).error();
+        return state_at<typename A::state>{i->state(), i->version()};
+      }();
+      i->last_used_ns.store(detail::steady_now_ns(), std::memory_order_relaxed);
+      i->pending.fetch_sub(1, std::memory_order_release);
+      done(std::move(r));
+      core_->leave();
+    });
   }
 
   template <class Op>

@@ -3,12 +3,17 @@
 #include <atomic>
 #include <exception>
 #include <memory>
+#include <span>
 #include <string>
 #include <system_error>
 #include <type_traits>
 #include <typeindex>
+#include <typeinfo>
 #include <utility>
+#include <variant>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <factum/core/error.hpp>
 #include <factum/runtime/detail/core.hpp>
@@ -60,6 +65,8 @@ inline result<dispatch_result> stored_result(event_store& store, const append_re
   out.already_appended = true;
   for (const auto& range : stored.streams) {
     out.streams.push_back({range.stream, range.last_version});
+    if (range.first_version == 0 || range.first_version > range.last_version)
+      continue;  // a stream the command read and did not write
     auto events = store.read_stream(range.stream, range.first_version,
                                     range.last_version - range.first_version + 1);
     if (!events) return std::move(events).error();
@@ -68,6 +75,55 @@ inline result<dispatch_result> stored_result(event_store& store, const append_re
   }
   if (!out.streams.empty()) out.version = out.streams.front().version;
   return out;
+}
+
+/// A digest of a command, recorded with its command id
+/// (`append_options::command_digest`) so that the same id sent with another
+/// command is told apart from a resend: FNV-1a over the aggregate's
+/// category, the command type's name and, when nlohmann/json can convert
+/// the command (`to_json`, e.g. `NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE`), its
+/// JSON text. Never 0 (0 means "no digest").
+template <class Command>
+std::uint64_t command_digest(std::string_view category, const Command& cmd) {
+  std::uint64_t h = 14695981039346656037ull;
+  const auto mix = [&h](std::string_view bytes) {
+    for (const unsigned char c : bytes)
+      h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xffu) * 1099511628211ull;  // a separator, so "ab"+"c" != "a"+"bc"
+  };
+  mix(category);
+  const auto one = [&](const auto& c) {
+    mix(typeid(c).name());
+    if constexpr (requires(nlohmann::json & j) { to_json(j, c); }) {
+      nlohmann::json j;
+      to_json(j, c);
+      mix(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+  };
+  if constexpr (requires { std::variant_size<Command>::value; })
+    std::visit(one, cmd);
+  else
+    one(cmd);
+  return h == 0 ? 1 : h;
+}
+
+/// A command that wrote nothing (rejected, or no events) may be the resend
+/// of one that did: the record of its command id answers it then (or
+/// refuses it with `command_id_conflict` when the id was used for other
+/// streams or another command). nullopt when it has no recorded id.
+inline result<std::optional<dispatch_result>> recorded_answer(event_store& store,
+                                                              const dispatch_options& options,
+                                                              std::span<const stream_id> streams,
+                                                              std::uint64_t digest) {
+  if (!options.command) return std::optional<dispatch_result>{};
+  auto stored = store.load_command(*options.command);
+  if (!stored) return std::move(stored).error();
+  if (!*stored) return std::optional<dispatch_result>{};
+  auto same = match_command(**stored, *options.command, streams, digest);
+  if (!same) return std::move(same).error();
+  auto out = stored_result(store, *same);
+  if (!out) return std::move(out).error();
+  return std::optional<dispatch_result>{std::move(*out)};
 }
 
 /// Tokens that turn an error into an exception: with them, `dispatch`
@@ -80,10 +136,10 @@ inline constexpr bool throwing_token<asio::use_future_t<Allocator>> = true;
 template <class Executor>
 inline constexpr bool throwing_token<asio::use_awaitable_t<Executor>> = true;
 
-template <class Token>
-using dispatch_signature = std::conditional_t<throwing_token<std::decay_t<Token>>,
-                                              void(std::exception_ptr, dispatch_result),
-                                              void(std::error_code, dispatch_result)>;
+template <class Token, class T>
+using completion_signature =
+    std::conditional_t<throwing_token<std::decay_t<Token>>, void(std::exception_ptr, T),
+                       void(std::error_code, T)>;
 
 /// The answering half of every command: middleware's after / on_failure,
 /// strong consistency, then the caller's completion handler.

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -120,7 +121,15 @@ class core {
   [[nodiscard]] const runtime_options& options() const noexcept { return options_; }
   /// Where to report; null when nobody listens.
   [[nodiscard]] telemetry_sink* telemetry() const noexcept { return options_.telemetry.get(); }
-  [[nodiscard]] committer* group_committer() noexcept { return committer_.get(); }
+  /// Appends `request` through the group committer, which tells `waiter`
+  /// later on its own thread (and this returns nullopt), or at once.
+  std::optional<result<append_result>> append(append_request& request, commit_waiter& waiter) {
+    if (committer_) {
+      committer_->submit(std::move(request), waiter);
+      return std::nullopt;
+    }
+    return store_->append(request.writes, request.options);
+  }
   [[nodiscard]] bool stopped() const noexcept { return stopped_.load(std::memory_order_acquire); }
 
   [[nodiscard]] partition& partition_of(std::string_view key) noexcept {

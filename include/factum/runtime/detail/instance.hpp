@@ -1,5 +1,6 @@
 #pragma once
 
+#include <any>
 #include <array>
 #include <exception>
 #include <memory>
@@ -46,6 +47,7 @@ class command_op : public answer_base, public commit_waiter {
  public:
   command_op* next = nullptr;
   std::uint32_t attempt = 1;
+  std::uint64_t digest = 0;                ///< of `cmd`, recorded with its command id
   std::vector<typename A::event> decided;  ///< waiting for their append to commit
   std::unique_ptr<timer_type> backoff;
 };
@@ -88,22 +90,28 @@ class instance final : public instance_base {
     return {};
   }
 
-  /// Applies events a multi-stream command appended at `expected` (the
-  /// version it read); when the instance moved on meanwhile it reloads later.
-  void advance(std::uint64_t expected, const std::vector<typename A::event>& events,
-               std::uint64_t last_version) {
-    if (!loaded_ || version_ != expected) {
-      loaded_ = false;
-      return;
+  /// The one way a loaded instance's state moves on: the events stored at
+  /// versions `first_version`, `first_version + 1`, ... are applied only
+  /// when `first_version` is exactly the instance's version + 1. Anything
+  /// else (the instance already read them, or misses some before them)
+  /// catches up from the store instead, so no event is applied twice or
+  /// skipped. True when the events were applied here.
+  bool evolve(std::uint64_t first_version, const std::vector<typename A::event>& events) {
+    if (!loaded_) return false;  // the next use loads from the store
+    if (first_version != version_ + 1) {
+      (void)catch_up();  // on failure it unloads: the next use reloads
+      return false;
     }
     try {
       for (const auto& e : events)
         A::apply(state_, e);
-      version_ = last_version;
-      maybe_snapshot();
     } catch (...) {
       loaded_ = false;
+      throw;
     }
+    version_ += events.size();
+    maybe_snapshot();
+    return true;
   }
 
   void passivate() override {
@@ -113,23 +121,23 @@ class instance final : public instance_base {
 
   void on_append(command_op<A>& op, result<append_result> r, append_request request) {
     if (r && !r->already_appended) {
+      const std::uint64_t first = r->streams.front().first_version;
+      const std::uint64_t last = r->streams.front().last_version;
       try {
-        for (const auto& e : op.decided)
-          A::apply(state_, e);
+        evolve(first, op.decided);
       } catch (...) {
-        loaded_ = false;
         return finish(op, error{errc::domain_exception,
                                 "apply threw after the events were stored at version " +
-                                    std::to_string(r->streams.front().last_version) + " of '" +
-                                    stream_.str() + "': " + describe(std::current_exception()) +
+                                    std::to_string(last) + " of '" + stream_.str() +
+                                    "': " + describe(std::current_exception()) +
                                     "; the instance will reload from the store"});
       }
-      version_ = r->streams.front().last_version;
-      maybe_snapshot();
       dispatch_result out;
-      out.version = version_;
-      out.streams.push_back({stream_, version_});
+      out.version = last;
+      out.streams.push_back({stream_, last});
       out.events = recorded(request, *r);
+      if (op.options.return_state && loaded_)
+        out.state = state_at<typename A::state>{state_, version_};
       core_.committed(out.events);
       return finish(op, {}, std::move(out));
     }
@@ -144,11 +152,16 @@ class instance final : public instance_base {
       return finish(op, error{e.code(), e.context() + " (after " + std::to_string(op.attempt) +
                                             " attempts)"});
     }
+    if (r.error() == errc::command_id_conflict || r.error() == errc::event_id_conflict)
+      return finish(op, std::move(r).error());  // refused before writing: the state stands
     // The append may or may not have committed (an I/O error at commit):
     // reload from the store before the next command.
     loaded_ = false;
     finish(op, std::move(r).error());
   }
+
+  /// With `return_state`: the state and version now.
+  [[nodiscard]] std::any state_now() const { return state_at<typename A::state>{state_, version_}; }
 
  private:
   static constexpr span_names load_names = FACTUM_TELEMETRY_SPAN("aggregate", "load");
@@ -218,6 +231,12 @@ class instance final : public instance_base {
         failed = std::move(event).error();
         return;
       }
+      if (e.version != version_ + 1) {
+        failed = error{errc::storage_corrupt, "stream '" + stream_.str() + "' read version " +
+                                                  std::to_string(e.version) + " after " +
+                                                  std::to_string(version_)};
+        return;
+      }
       try {
         A::apply(state_, *event);
       } catch (...) {
@@ -236,14 +255,13 @@ class instance final : public instance_base {
     return {};
   }
 
+  /// Decides `op` on the live state, then appends what it decided. Its
+  /// command id is checked once: by the store, in the append's transaction;
+  /// only a command that writes nothing looks its record up (a resend of a
+  /// command that wrote is answered from the record, not decided anew).
   void process(command_op<A>& op) {
     if (!loaded_) {
       if (auto r = load(); !r) return finish(op, std::move(r).error());
-    }
-    if (op.options.command) {
-      auto stored = core_.store().load_command(*op.options.command);
-      if (!stored) return finish(op, std::move(stored).error());
-      if (*stored) return answer_stored(op, (*stored)->result);
     }
     std::vector<event_data> events;
     telemetry_span span{core_.telemetry(), execute_names, tags()};
@@ -257,7 +275,7 @@ class instance final : public instance_base {
         out.streams.push_back({stream_, version_});
         out.rejection = d.rejection();
         error e{make_error_code(d.rejection()), d.rejection().message};
-        return finish(op, std::move(e), std::move(out));
+        return finish_unwritten(op, std::move(e), std::move(out));
       }
       op.decided = std::move(d).events();
       events.reserve(op.decided.size());
@@ -275,16 +293,25 @@ class instance final : public instance_base {
       dispatch_result out;
       out.version = version_;
       out.streams.push_back({stream_, version_});
-      return finish(op, {}, std::move(out));
+      if (op.options.return_state) out.state = state_now();
+      return finish_unwritten(op, {}, std::move(out));
     }
     append_request request;
     request.writes.push_back(
         {stream_, version_ == 0 ? expected_version::no_stream() : expected_version::exact(version_),
          std::move(events)});
     request.options.command = op.options.command;
-    if (auto* c = core_.group_committer()) return c->submit(std::move(request), op);
-    auto r = core_.store().append(request.writes, request.options);
-    on_append(op, std::move(r), std::move(request));
+    request.options.command_digest = op.digest;
+    if (auto r = core_.append(request, op)) on_append(op, std::move(*r), std::move(request));
+  }
+
+  /// Answers a command that wrote nothing, unless its command id's record
+  /// says it is the resend of one that did.
+  void finish_unwritten(command_op<A>& op, error e, dispatch_result out) {
+    auto stored = recorded_answer(core_.store(), op.options, {&stream_, 1}, op.digest);
+    if (!stored) return finish(op, std::move(stored).error());
+    if (*stored) return finish(op, {}, std::move(**stored));
+    finish(op, std::move(e), std::move(out));
   }
 
   void retry(command_op<A>& op) {

@@ -16,10 +16,13 @@
 namespace factum::detail {
 
 /// A multi-stream command: reads the states of N aggregates on their
-/// strands, decides once, appends to every stream that got events in one
-/// atomic append (an expected version each), then advances the live
-/// instances on their strands before answering. A conflict re-reads and
-/// decides again under the retry policy of the first aggregate type.
+/// strands, decides once on the pool (never on a participant's strand, so
+/// a slow decide holds up no other command), and appends in one atomic
+/// append with an expected version for every participant: events for the
+/// streams that got some, a condition (no events) for the streams it only
+/// read. So it commits only if no stream it read moved since. Then the live
+/// instances evolve on their strands before the answer. A conflict re-reads
+/// and decides again under the retry policy of the first aggregate type.
 template <class Decide, aggregate... As>
 class transaction : public answer_base, public commit_waiter {
   static constexpr std::size_t n = sizeof...(As);
@@ -115,7 +118,8 @@ class transaction : public answer_base, public commit_waiter {
                              std::get<I>(states_) = inst.state();
                              versions_[I] = inst.version();
                            }
-                           if (left_.fetch_sub(1, std::memory_order_acq_rel) == 1) decide();
+                           if (left_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+                             asio::post(core_.executor(), [this] { decide(); });
                          }),
        ...);
     }
@@ -124,16 +128,8 @@ class transaction : public answer_base, public commit_waiter {
 
   void decide() {
     if (failed_) return finish(std::move(*failed_));
-    if (options.command) {
-      auto stored = core_.store().load_command(*options.command);
-      if (!stored) return finish(std::move(stored).error());
-      if (*stored) {
-        auto out = stored_result(core_.store(), (*stored)->result);
-        if (!out) return finish(std::move(out).error());
-        return finish({}, std::move(*out));
-      }
-    }
     append_request request;
+    bool writes = false;  // whether any participant got events
     try {
       decisions<As...> d = std::apply([&](const auto&... s) { return decide_(*s...); }, states_);
       std::optional<rejection> refused;
@@ -143,44 +139,70 @@ class transaction : public answer_base, public commit_waiter {
                                                          : std::nullopt)),
          ...);
         if (refused) return;
-        (encode<I>(std::get<I>(d), request), ...);
+        (encode<I>(std::get<I>(d), request, writes), ...);
       }
       (indices{});
       if (refused) {
         dispatch_result out;
         out.rejection = *refused;
         error e{make_error_code(*refused), refused->message};
-        return finish(std::move(e), std::move(out));
+        return finish_unwritten(std::move(e), std::move(out));
       }
     } catch (...) {
       return finish(
           error{errc::domain_exception, "a multi-stream command on '" + streams_[0].str() +
                                             "' threw: " + describe(std::current_exception())});
     }
-    if (request.writes.empty()) {
+    if (!writes) {
       dispatch_result out;
       for (std::size_t i = 0; i < n; ++i)
         out.streams.push_back({streams_[i], versions_[i]});
       out.version = versions_[0];
-      return finish({}, std::move(out));
+      if (options.return_state) out.state = states_after();
+      return finish_unwritten({}, std::move(out));
     }
     request.options.command = options.command;
-    if (auto* c = core_.group_committer()) return c->submit(std::move(request), *this);
-    auto r = core_.store().append(request.writes, request.options);
-    on_append(std::move(r), std::move(request));
+    if (auto r = core_.append(request, *this)) on_append(std::move(*r), std::move(request));
   }
 
+  /// Answers a command that wrote nothing, unless its command id's record
+  /// says it is the resend of one that did.
+  void finish_unwritten(error e, dispatch_result out) {
+    auto stored = recorded_answer(core_.store(), options, streams_, 0);
+    if (!stored) return finish(std::move(stored).error());
+    if (*stored) return finish({}, std::move(**stored));
+    finish(std::move(e), std::move(out));
+  }
+
+  /// The participants' states after the decided events, at their versions.
+  std::tuple<state_at<typename As::state>...> states_after() {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return std::tuple<state_at<typename As::state>...>{[&] {
+        using A = std::tuple_element_t<I, std::tuple<As...>>;
+        state_at<typename A::state> at{*std::get<I>(states_), versions_[I]};
+        for (const auto& e : std::get<I>(decided_))
+          A::apply(at.state, e);
+        at.version += std::get<I>(decided_).size();
+        return at;
+      }()...};
+    }
+    (indices{});
+  }
+
+  /// Adds participant I's write: its events, or, when it got none, the
+  /// condition that its stream is still at the version decide read.
   template <std::size_t I, class D>
-  void encode(D& d, append_request& request) {
+  void encode(D& d, append_request& request, bool& writes) {
     using A = std::tuple_element_t<I, std::tuple<As...>>;
     auto events = std::move(d).events();
-    if (events.empty()) return;
     stream_write w{
         streams_[I],
         versions_[I] == 0 ? expected_version::no_stream() : expected_version::exact(versions_[I]),
         {}};
+    w.events.reserve(events.size());
     for (const auto& e : events)
       w.events.push_back(codec<typename A::event>::encode(e, event_metadata()));
+    writes = writes || !events.empty();
     request.writes.push_back(std::move(w));
     std::get<I>(decided_) = std::move(events);
   }
@@ -196,6 +218,12 @@ class transaction : public answer_base, public commit_waiter {
         out.streams.push_back({streams_[i], v});
       }
       out.version = out.streams[0].version;
+      if (options.return_state) {
+        try {
+          out.state = states_after();
+        } catch (...) {  // apply threw: the instances reload when they see it
+        }
+      }
       core_.committed(out.events);
       return advance(std::move(out));
     }
@@ -222,9 +250,12 @@ class transaction : public answer_base, public commit_waiter {
       (boost::asio::post(std::get<I>(instances_)->strand,
                          [this] {
                            auto& inst = *std::get<I>(instances_);
-                           if (!std::get<I>(decided_).empty())
-                             inst.advance(versions_[I], std::get<I>(decided_),
-                                          result_.streams[I].version);
+                           if (!std::get<I>(decided_).empty()) {
+                             try {
+                               inst.evolve(versions_[I] + 1, std::get<I>(decided_));
+                             } catch (...) {  // it reloads before its next command
+                             }
+                           }
                            if (left_.fetch_sub(1, std::memory_order_acq_rel) == 1)
                              finish({}, std::move(result_));
                          }),
