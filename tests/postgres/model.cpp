@@ -12,7 +12,7 @@
 
 #include "../support/pg_cluster.hpp"
 
-TEST_CASE("model: random schedules of commands, transfers, sweeps and restarts: PostgreSQL",
+TEST_CASE("model on PostgreSQL: random schedules of commands, transfers, sweeps and restarts",
           "[runtime][model][concurrency][postgres]") {
   factum_test::model::run([] {
     return std::make_shared<factum::postgres_store>(factum_test::pg_cluster::fresh_database_uri());

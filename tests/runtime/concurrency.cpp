@@ -81,8 +81,9 @@ void check_live_equals_fold(runtime& rt, const std::string& sku, std::int64_t re
 
 }  // namespace
 
-TEST_CASE("state_of racing group-committed appends: the live state equals the fold of the stream",
-          "[runtime][sqlite][concurrency]") {
+TEST_CASE(
+    "SQLite: state_of racing group-committed appends, the live state equals the fold of the stream",
+    "[runtime][sqlite][concurrency]") {
   temp_dir dir;
   runtime rt{sqlite_store{dir / "shop.db"}, threads(2)};
   REQUIRE(rt.store().prefers_batches());  // group commit on
@@ -95,8 +96,8 @@ TEST_CASE("state_of racing group-committed appends: the live state equals the fo
 }
 
 TEST_CASE(
-    "state_of racing group-committed appends with snapshots: each snapshot equals the fold up to "
-    "its version, also after a reopen",
+    "SQLite: state_of racing group-committed appends with snapshots, each snapshot equals the fold "
+    "up to its version, also after a reopen",
     "[runtime][sqlite][concurrency]") {
   temp_dir dir;
   constexpr int commands = 500;
@@ -240,24 +241,25 @@ void reused_command_id(const std::shared_ptr<event_store>& store) {
 }  // namespace
 
 TEST_CASE(
-    "a multi-stream command does not commit on a stale read of a stream it only reads: memory",
+    "memory store: a multi-stream command does not commit on a stale read of a stream it only "
+    "reads",
     "[runtime][transact][concurrency]") {
   approval_on_revoked_authority(std::make_shared<memory_store>());
 }
 
 TEST_CASE(
-    "a multi-stream command does not commit on a stale read of a stream it only reads: SQLite",
+    "SQLite: a multi-stream command does not commit on a stale read of a stream it only reads",
     "[runtime][transact][sqlite][concurrency]") {
   temp_dir dir;
   approval_on_revoked_authority(std::make_shared<sqlite_store>(dir / "shop.db"));
 }
 
-TEST_CASE("a command id reused for another stream or payload is a conflict: memory",
+TEST_CASE("memory store: a command id reused for another stream or payload is a conflict",
           "[runtime][idempotency][concurrency]") {
   reused_command_id(std::make_shared<memory_store>());
 }
 
-TEST_CASE("a command id reused for another stream or payload is a conflict: SQLite",
+TEST_CASE("SQLite: a command id reused for another stream or payload is a conflict",
           "[runtime][idempotency][sqlite][concurrency]") {
   temp_dir dir;
   reused_command_id(std::make_shared<sqlite_store>(dir / "shop.db"));

@@ -9,7 +9,7 @@
 
 #include <factum/runtime.hpp>
 
-TEST_CASE("model: random schedules of commands, transfers, sweeps and restarts: memory store",
+TEST_CASE("model on the memory store: random schedules of commands, transfers, sweeps and restarts",
           "[runtime][model][concurrency]") {
   factum_test::model::run([] { return std::make_shared<factum::memory_store>(); });
 }

@@ -21,7 +21,7 @@ struct store_in_dir {
 
 }  // namespace
 
-TEST_CASE("model: random schedules of commands, transfers, sweeps and restarts: SQLite",
+TEST_CASE("model on SQLite: random schedules of commands, transfers, sweeps and restarts",
           "[runtime][model][concurrency][sqlite]") {
   factum_test::model::run([] {
     auto owner = std::make_shared<store_in_dir>();

@@ -50,6 +50,7 @@
 #include <system_error>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -186,7 +187,7 @@ inline const std::string limits_stream = "mlimits-all";
 
 // --- the schedule ----------------------------------------------------------
 
-enum class kind { deposit, withdraw, transfer, read, freeze, direct_freeze, sweep, restart };
+enum class kind { deposit, withdraw, transfer, read, burst, freeze, direct_freeze, sweep, restart };
 
 struct operation {
   kind what = kind::read;
@@ -224,8 +225,11 @@ inline std::vector<std::vector<operation>> draw_schedule(std::uint64_t seed, con
       } else if (r < 70) {
         op.what = kind::transfer;
         op.amount = 1 + below(80);
-      } else if (r < 82) {
+      } else if (r < 76) {
         op.what = kind::read;
+      } else if (r < 82) {
+        op.what = kind::burst;
+        op.amount = 1 + below(20);
       } else if (r < 86) {
         op.what = kind::freeze;
         op.flag = below(4) == 0;
@@ -374,6 +378,12 @@ struct tally {
   std::atomic<int> acked{0}, rejected{0}, conflicts{0}, replays{0}, restarts{0}, reads{0};
 };
 
+/// The id of deposit `j` of burst operation `op` (ids stay unique: `op`'s
+/// low part is below 100,000).
+inline std::uint64_t burst_id(std::uint64_t op, int j) {
+  return op + 100'000U * static_cast<std::uint64_t>(j + 1);
+}
+
 inline void run_thread(const std::vector<operation>& plan, std::array<slot, 2>& slots,
                        const std::shared_ptr<factum::event_store>& store,
                        std::vector<outcome>& outcomes, findings& found, tally& n) {
@@ -482,6 +492,38 @@ inline void run_thread(const std::vector<operation>& plan, std::array<slot, 2>& 
           found.add("op ", op.id, ": state_of ", account_stream(op.a), " applied ",
                     st->state.version, " events at version ", st->version, ", balance ",
                     st->state.balance);
+        break;
+      }
+      case kind::burst: {  // deposits in flight at once, read meanwhile
+        constexpr int k = 6;
+        std::array<reply, k> replies;
+        std::atomic<int> left{k};
+        std::promise<void> all;
+        for (int j = 0; j < k; ++j) {
+          factum::dispatch_options oj;
+          oj.command = factum::uuid::v7();
+          rt.dispatch<account>(account_id(op.a), deposit{burst_id(op.id, j), op.amount}, oj,
+                               [&, j](std::error_code ec, factum::dispatch_result r) {
+                                 replies[static_cast<std::size_t>(j)] = {ec, std::move(r)};
+                                 if (left.fetch_sub(1) == 1) all.set_value();
+                               });
+        }
+        auto answered = all.get_future();
+        bool reported = false;
+        do {
+          ++n.reads;
+          auto st = rt.state_of<account>(account_id(op.a));
+          if (st && st->state.version != st->version && !std::exchange(reported, true))
+            found.add("op ", op.id, ": state_of ", account_stream(op.a), " during a burst applied ",
+                      st->state.version, " events at version ", st->version);
+        } while (answered.wait_for(std::chrono::microseconds(200)) != std::future_status::ready);
+        for (int j = 0; j < k; ++j) {
+          const auto& r = replies[static_cast<std::size_t>(j)];
+          outcome out{burst_id(op.id, j), op.what, !r.ec, r.ec ? 0 : 1, r.ec ? 0 : op.amount};
+          if (r.ec) found.add("op ", out.id, ": a burst deposit failed: ", r.ec.message());
+          if (out.acked) ++n.acked;
+          outcomes.push_back(out);
+        }
         break;
       }
       case kind::sweep:
