@@ -346,12 +346,14 @@ struct outcome {
 /// Problems found, with the first few described.
 class findings {
  public:
+  /// Adds a problem of kind `kind` (e.g. "snapshot"), described by `parts`.
   template <class... Parts>
-  void add(const Parts&... parts) {
+  void add(const char* kind, const Parts&... parts) {
     std::ostringstream s;
     (s << ... << parts);
     std::lock_guard lock(mutex_);
-    if (++count_ <= 25) text_ += "  " + s.str() + "\n";
+    ++kinds_[kind];
+    if (++count_ <= 25) text_ += "  " + std::string(kind) + ": " + s.str() + "\n";
   }
   [[nodiscard]] std::size_t count() {
     std::lock_guard lock(mutex_);
@@ -359,12 +361,18 @@ class findings {
   }
   [[nodiscard]] std::string text() {
     std::lock_guard lock(mutex_);
-    return text_ + (count_ > 25 ? "  ... and " + std::to_string(count_ - 25) + " more\n" : "");
+    std::string out = "  by kind:";
+    for (const auto& [kind, n] : kinds_)
+      out += " " + kind + " " + std::to_string(n) + ",";
+    out += "\n" + text_;
+    if (count_ > 25) out += "  ... and " + std::to_string(count_ - 25) + " more\n";
+    return out;
   }
 
  private:
   std::mutex mutex_;
   std::size_t count_ = 0;
+  std::map<std::string, std::size_t> kinds_;
   std::string text_;
 };
 
@@ -403,7 +411,7 @@ inline void run_thread(const std::vector<operation>& plan, std::array<slot, 2>& 
       for (int attempt = 0; attempt < 50 && !out.acked; ++attempt) {
         auto v = store->stream_version(limits_stream);
         if (!v) {
-          found.add("op ", op.id, ": stream_version failed: ", v.error().message());
+          found.add("store error", "op ", op.id, ": stream_version failed: ", v.error().message());
           break;
         }
         auto r = store->append(
@@ -414,7 +422,7 @@ inline void run_thread(const std::vector<operation>& plan, std::array<slot, 2>& 
           out.acked = true;
           out.events = 1;
         } else if (r.error() != errc::concurrency_conflict) {
-          found.add("op ", op.id, ": direct append failed: ", r.error().message());
+          found.add("store error", "op ", op.id, ": direct append failed: ", r.error().message());
           break;
         }
       }
@@ -435,13 +443,13 @@ inline void run_thread(const std::vector<operation>& plan, std::array<slot, 2>& 
         out.inflow = inflow;
         ++n.acked;
         if (r.result.already_appended)
-          found.add("op ", op.id, ": a first dispatch answered already_appended");
+          found.add("replay", "op ", op.id, ": a first dispatch answered already_appended");
       } else if (factum::is_rejection(r.ec)) {
         ++n.rejected;
       } else if (r.ec == errc::concurrency_conflict) {
         ++n.conflicts;
       } else {
-        found.add("op ", op.id, ": failed: ", r.ec.message());
+        found.add("command error", "op ", op.id, ": failed: ", r.ec.message());
       }
       outcomes.push_back(out);
       return out.acked;
@@ -457,7 +465,7 @@ inline void run_thread(const std::vector<operation>& plan, std::array<slot, 2>& 
       if (again.ec || !again.result.already_appended ||
           again.result.version != first.result.version ||
           positions(again.result) != positions(first.result))
-        found.add("op ", op.id, ": its replay answered '", again.ec.message(),
+        found.add("replay", "op ", op.id, ": its replay answered '", again.ec.message(),
                   "', already_appended ", again.result.already_appended, ", version ",
                   again.result.version, " (first ", first.result.version, "), ",
                   again.result.events.size(), " events (first ", first.result.events.size(), ")");
@@ -487,9 +495,9 @@ inline void run_thread(const std::vector<operation>& plan, std::array<slot, 2>& 
         ++n.reads;
         auto st = rt.state_of<account>(account_id(op.a));
         if (!st)
-          found.add("op ", op.id, ": state_of failed: ", st.error().message());
+          found.add("state_of", "op ", op.id, ": state_of failed: ", st.error().message());
         else if (st->state.version != st->version || st->state.balance < 0)
-          found.add("op ", op.id, ": state_of ", account_stream(op.a), " applied ",
+          found.add("state_of", "op ", op.id, ": state_of ", account_stream(op.a), " applied ",
                     st->state.version, " events at version ", st->version, ", balance ",
                     st->state.balance);
         break;
@@ -514,13 +522,15 @@ inline void run_thread(const std::vector<operation>& plan, std::array<slot, 2>& 
           ++n.reads;
           auto st = rt.state_of<account>(account_id(op.a));
           if (st && st->state.version != st->version && !std::exchange(reported, true))
-            found.add("op ", op.id, ": state_of ", account_stream(op.a), " during a burst applied ",
-                      st->state.version, " events at version ", st->version);
+            found.add("state_of", "op ", op.id, ": state_of ", account_stream(op.a),
+                      " during a burst applied ", st->state.version, " events at version ",
+                      st->version);
         } while (answered.wait_for(std::chrono::microseconds(200)) != std::future_status::ready);
         for (int j = 0; j < k; ++j) {
           const auto& r = replies[static_cast<std::size_t>(j)];
           outcome out{burst_id(op.id, j), op.what, !r.ec, r.ec ? 0 : 1, r.ec ? 0 : op.amount};
-          if (r.ec) found.add("op ", out.id, ": a burst deposit failed: ", r.ec.message());
+          if (r.ec)
+            found.add("command error", "op ", out.id, ": a burst deposit failed: ", r.ec.message());
           if (out.acked) ++n.acked;
           outcomes.push_back(out);
         }
@@ -553,22 +563,22 @@ inline folds check_store(factum::event_store& store, const std::vector<outcome>&
   std::uint64_t expected_position = 1;
   auto log = store.read_all();
   if (!log) {
-    found.add("read_all failed: ", log.error().message());
+    found.add("store error", "read_all failed: ", log.error().message());
     return f;
   }
   bool negative_reported = false;
   for (const auto& e : *log) {
     if (e.global_position != expected_position++)
-      found.add("a gap in the global log at position ", e.global_position);
+      found.add("log", "a gap in the global log at position ", e.global_position);
     const std::string stream = e.stream.str();
     if (stream == limits_stream) {
       auto ev = limits_codec::decode(e);
       if (!ev) {
-        found.add("position ", e.global_position, ": ", ev.error().message());
+        found.add("log", "position ", e.global_position, ": ", ev.error().message());
         continue;
       }
       if (e.version != f.flags.size())
-        found.add(stream, " version ", e.version, " after ", f.flags.size() - 1);
+        found.add("log", stream, " version ", e.version, " after ", f.flags.size() - 1);
       auto next = f.flags.back();
       limits::apply(next, *ev);
       f.flags.push_back(next);
@@ -577,17 +587,17 @@ inline folds check_store(factum::event_store& store, const std::vector<outcome>&
     }
     auto it = f.accounts.find(stream);
     if (it == f.accounts.end()) {
-      found.add("an event in an unknown stream ", stream);
+      found.add("log", "an event in an unknown stream ", stream);
       continue;
     }
     auto& history = it->second;
     auto ev = account_codec::decode(e);
     if (!ev) {
-      found.add("position ", e.global_position, ": ", ev.error().message());
+      found.add("log", "position ", e.global_position, ": ", ev.error().message());
       continue;
     }
     if (e.version != history.size())
-      found.add(stream, " version ", e.version, " after ", history.size() - 1);
+      found.add("log", stream, " version ", e.version, " after ", history.size() - 1);
     const std::uint64_t before = history.size() - 1;
     std::visit(
         [&](const auto& x) {
@@ -595,8 +605,9 @@ inline folds check_store(factum::event_store& store, const std::vector<outcome>&
           if constexpr (std::is_same_v<E, deposited> || std::is_same_v<E, withdrawn>) {
             ++stored[x.op];
             if (x.read != before)
-              found.add("op ", x.op, " at position ", e.global_position, " decided on ", stream,
-                        " version ", x.read, " but committed after version ", before);
+              found.add("read versions", "op ", x.op, " at position ", e.global_position,
+                        " decided on ", stream, " version ", x.read,
+                        " but committed after version ", before);
           } else {
             if (stored[x.op]++ != 0) return;  // the first half of its command is checked
             const int self = std::stoi(stream.substr(6));
@@ -606,12 +617,12 @@ inline folds check_store(factum::event_store& store, const std::vector<outcome>&
             const std::uint64_t now_to = f.accounts[account_stream(to)].size() - 1;
             const std::uint64_t now_limits = f.flags.size() - 1;
             if (x.read_from != now_from || x.read_to != now_to || x.read_limits != now_limits)
-              found.add("transfer op ", x.op, " at position ", e.global_position,
+              found.add("read versions", "transfer op ", x.op, " at position ", e.global_position,
                         " decided on versions (", account_stream(from), " ", x.read_from, ", ",
                         account_stream(to), " ", x.read_to, ", ", limits_stream, " ", x.read_limits,
                         ") but committed after (", now_from, ", ", now_to, ", ", now_limits, ")");
             if (f.flags.back().is_frozen(from) || f.flags.back().is_frozen(to))
-              found.add("transfer op ", x.op, " at position ", e.global_position,
+              found.add("frozen", "transfer op ", x.op, " at position ", e.global_position,
                         " committed while ", account_stream(from), " or ", account_stream(to),
                         " was frozen");
           }
@@ -621,7 +632,7 @@ inline folds check_store(factum::event_store& store, const std::vector<outcome>&
     account::apply(next, *ev);
     if (next.balance < 0 && !negative_reported) {
       negative_reported = true;
-      found.add(stream, " balance ", next.balance, " at version ", e.version);
+      found.add("negative balance", stream, " balance ", next.balance, " at version ", e.version);
     }
     history.push_back(next);
   }
@@ -634,13 +645,14 @@ inline folds check_store(factum::event_store& store, const std::vector<outcome>&
     const int times = it == stored.end() ? 0 : it->second;
     if (o.acked) inflow += o.inflow;
     if (times != (o.acked ? o.events : 0))
-      found.add("op ", o.id, (o.acked ? " (acknowledged)" : " (not acknowledged)"), " stored ",
-                times, " events, expected ", o.acked ? o.events : 0);
+      found.add("exactly once", "op ", o.id, (o.acked ? " (acknowledged)" : " (not acknowledged)"),
+                " stored ", times, " events, expected ", o.acked ? o.events : 0);
   }
   if (total != inflow)
-    found.add("the accounts hold ", total, " but the pool paid in ", inflow, " net");
+    found.add("total", "the accounts hold ", total, " but the pool paid in ", inflow, " net");
   if (stored.size() > outcomes.size())
-    found.add(stored.size(), " operation ids stored, only ", outcomes.size(), " were sent");
+    found.add("exactly once", stored.size(), " operation ids stored, only ", outcomes.size(),
+              " were sent");
   return f;
 }
 
@@ -651,19 +663,21 @@ inline void check_live(factum::runtime& rt, const std::string& which, const fold
     const auto& want = f.accounts.at(account_stream(a)).back();
     auto live = rt.state_of<account>(account_id(a));
     if (!live)
-      found.add(which, ": state_of ", account_stream(a), " failed: ", live.error().message());
+      found.add("live", which, ": state_of ", account_stream(a),
+                " failed: ", live.error().message());
     else if (!(live->state == want) || live->version != want.version)
-      found.add(which, ": live ", account_stream(a), " balance ", live->state.balance,
+      found.add("live", which, ": live ", account_stream(a), " balance ", live->state.balance,
                 " events applied ", live->state.version, " at version ", live->version,
                 ", fold balance ", want.balance, " at version ", want.version);
   }
   auto live = rt.state_of<limits>(limits_id);
   const auto& want = f.flags.back();
   if (!live)
-    found.add(which, ": state_of ", limits_stream, " failed: ", live.error().message());
+    found.add("live", which, ": state_of ", limits_stream, " failed: ", live.error().message());
   else if (!(live->state == want) || live->version != want.version)
-    found.add(which, ": live ", limits_stream, " mask ", live->state.frozen_mask, " at version ",
-              live->version, ", fold mask ", want.frozen_mask, " at version ", want.version);
+    found.add("live", which, ": live ", limits_stream, " mask ", live->state.frozen_mask,
+              " at version ", live->version, ", fold mask ", want.frozen_mask, " at version ",
+              want.version);
 }
 
 /// Every stored snapshot equals the fold up to its version; returns how many.
@@ -675,7 +689,7 @@ int check_snapshots(factum::event_store& store, const std::string& stream,
   for (std::uint64_t v = 1; v < history.size(); ++v) {
     auto s = store.load_snapshot(stream, 1, v);
     if (!s) {
-      found.add("load_snapshot ", stream, " failed: ", s.error().message());
+      found.add("store error", "load_snapshot ", stream, " failed: ", s.error().message());
       return checked;
     }
     if (!*s || (*s)->version <= seen) continue;
@@ -685,11 +699,12 @@ int check_snapshots(factum::event_store& store, const std::string& stream,
     try {
       saved = nlohmann::json::parse((*s)->state).get<State>();
     } catch (const std::exception& e) {
-      found.add("snapshot ", stream, " at version ", seen, " does not decode: ", e.what());
+      found.add("snapshot", "snapshot ", stream, " at version ", seen,
+                " does not decode: ", e.what());
       continue;
     }
     if (!(saved == history[seen]))
-      found.add("snapshot ", stream, " at version ", seen, ": ", (*s)->state, ", fold ",
+      found.add("snapshot", "snapshot ", stream, " at version ", seen, ": ", (*s)->state, ", fold ",
                 nlohmann::json(history[seen]).dump());
   }
   return checked;
