@@ -12,7 +12,8 @@ add_executable(factum_postgres_tests
   postgres/gap.cpp
   postgres/faults.cpp
   postgres/read_model.cpp
-  postgres/nodes.cpp)
+  postgres/nodes.cpp
+  postgres/model.cpp)
 target_link_libraries(factum_postgres_tests PRIVATE factum::postgres PostgreSQL::PostgreSQL
   factum_test_main)
 target_compile_definitions(factum_postgres_tests PRIVATE

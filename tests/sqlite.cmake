@@ -11,7 +11,9 @@ add_executable(factum_sqlite_tests
   sqlite/read_model.cpp
   sqlite/read_side.cpp
   sqlite/runtime.cpp
-  sqlite/upcast.cpp)
+  sqlite/upcast.cpp
+  sqlite/model.cpp
+  runtime/concurrency.cpp)
 target_link_libraries(factum_sqlite_tests PRIVATE factum::sqlite SQLite::SQLite3 factum_test_main)
 target_compile_definitions(factum_sqlite_tests PRIVATE
   FACTUM_TEST_WRITER="$<TARGET_FILE:factum_sqlite_writer>"
