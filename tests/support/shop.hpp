@@ -29,6 +29,10 @@ struct restock {
 struct reserve {
   std::int64_t quantity = 0;
 };
+// Commands with a to_json have their payload in their command id's digest,
+// so the same id with another quantity is another command.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(restock, quantity)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(reserve, quantity)
 
 struct inventory {
   static constexpr std::string_view category = "inventory";
