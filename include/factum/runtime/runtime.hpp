@@ -15,9 +15,9 @@
 
 #include <factum/domain/aggregate.hpp>
 #include <factum/runtime/detail/answer.hpp>
+#include <factum/runtime/detail/command.hpp>
 #include <factum/runtime/detail/core.hpp>
 #include <factum/runtime/detail/instance.hpp>
-#include <factum/runtime/detail/transaction.hpp>
 #include <factum/runtime/dispatch.hpp>
 #include <factum/runtime/middleware.hpp>
 #include <factum/runtime/options.hpp>
@@ -98,8 +98,9 @@ class runtime {
     return boost::asio::async_initiate<Token, detail::completion_signature<Token, dispatch_result>>(
         [this](auto handler, std::string id, typename A::command command,
                dispatch_options options) {
-          start<A, detail::throwing_token<std::decay_t<Token>>>(
-              std::move(handler), std::move(id), std::move(command), std::move(options));
+          start<detail::throwing_token<std::decay_t<Token>>, A>(
+              std::move(handler), std::array<std::string, 1>{std::move(id)},
+              detail::execute_command<A>{std::move(command)}, std::move(options));
         },
         token, std::string(id), std::move(command), std::move(options));
   }
@@ -132,12 +133,8 @@ class runtime {
     return boost::asio::async_initiate<Token, detail::completion_signature<Token, dispatch_result>>(
         [this](auto handler, std::array<std::string, sizeof...(As)> ids, Decide decide,
                dispatch_options options) {
-          using handler_t = std::decay_t<decltype(handler)>;
-          using op_t = detail::with_handler<detail::transaction<Decide, As...>, handler_t,
-                                            detail::throwing_token<std::decay_t<Token>>>;
-          auto* op = new op_t(std::move(handler), *core_, std::move(decide), std::move(options));
-          if (!core_->enter()) return op->refuse(error{errc::stopped, "dispatch after stop()"});
-          op->start(std::move(ids), [this]<class A>(const stream_id& s) { return acquire<A>(s); });
+          start<detail::throwing_token<std::decay_t<Token>>, As...>(
+              std::move(handler), std::move(ids), std::move(decide), std::move(options));
         },
         token, std::move(ids), std::move(decide), std::move(options));
   }
@@ -320,37 +317,14 @@ class runtime {
   }
 
  private:
-  template <aggregate A, bool Throwing, class Handler>
-  void start(Handler handler, std::string id, typename A::command command,
+  /// Every command, single- or multi-stream, starts here (see detail::command).
+  template <bool Throwing, aggregate... As, class Handler, class Decide>
+  void start(Handler handler, std::array<std::string, sizeof...(As)> ids, Decide decide,
              dispatch_options options) {
-    using op_t = detail::with_handler<detail::command_op<A>, Handler, Throwing>;
-    auto* op = new op_t(std::move(handler), *core_, std::move(command), std::move(options));
-    op->category = A::category;
-    if (!core_->enter()) return refuse(*op, error{errc::stopped, "dispatch after stop()"});
-    if (id.empty())
-      return refuse(*op, error{errc::invalid_stream_id,
-                               std::string("an empty id for '") + std::string(A::category) + "'"});
-    op->stream = stream_of<A>(id);
-    if (auto ok = op->stream.validate(); !ok) return refuse(*op, std::move(ok).error());
-    op->report_start();
-    for (const auto& m : core_->middleware_list()) {
-      command_context ctx{A::category, op->stream, detail::command_type_of(op->cmd),
-                          detail::command_pointer_of(op->cmd), op->options};
-      if (auto ok = m->before(ctx); !ok) return refuse(*op, std::move(ok).error());
-    }
-    if (auto invalid = detail::validate_command(op->cmd)) {
-      dispatch_result out;
-      out.rejection = *invalid;
-      error e{make_error_code(*invalid), invalid->message};
-      return refuse(*op, std::move(e), std::move(out));
-    }
-    if (op->options.command) op->digest = detail::command_digest(A::category, op->cmd);
-    auto inst = acquire<A>(op->stream);
-    if (!inst) return refuse(*op, std::move(inst).error());
-    op->inst = std::move(*inst);
-    auto& strand = op->inst->strand;
-    op->started = true;
-    boost::asio::post(strand, [op] { op->inst->enqueue(*op); });
+    using op_t = detail::with_handler<detail::command<Decide, As...>, Handler, Throwing>;
+    auto* op = new op_t(std::move(handler), *core_, std::move(decide), std::move(options));
+    if (!core_->enter()) return op->refuse(error{errc::stopped, "dispatch after stop()"});
+    op->start(std::move(ids), [this]<class A>(const stream_id& s) { return acquire<A>(s); });
   }
 
   /// Reads `A`'s state with id `id` on its strand (see `state_of`) and
@@ -381,11 +355,6 @@ class runtime {
       done(std::move(r));
       core_->leave();
     });
-  }
-
-  template <class Op>
-  static void refuse(Op& op, error e, dispatch_result out = {}) {
-    op.answer(std::move(e), std::move(out));
   }
 
   /// The live instance of `stream`, created when there is none, with its

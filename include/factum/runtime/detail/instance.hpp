@@ -24,36 +24,21 @@ inline constexpr char type_tag_of = 0;  ///< its address tells aggregate types a
 template <aggregate A>
 class instance;
 
-/// A command for one aggregate, queued on its instance until its turn.
-template <aggregate A>
-class command_op : public answer_base, public commit_waiter {
+/// A command waiting in an instance's queue for its turn on the strand.
+class queued {
  public:
-  command_op(core& c, typename A::command cmd, dispatch_options opts)
-      : answer_base(c, std::move(opts)), cmd(std::move(cmd)) {}
-
-  void committed(result<append_result> r, append_request request) override {
-    asio::post(inst->strand, [this, r = std::move(r), request = std::move(request)]() mutable {
-      inst->on_append(*this, std::move(r), std::move(request));
-    });
-  }
-
-  std::shared_ptr<instance<A>> inst;
-  typename A::command cmd;
+  /// On the instance's strand, when the command's turn comes; the command
+  /// ends its turn with `instance::end_turn` once it is answered.
+  virtual void run() = 0;
+  queued* next = nullptr;
 
  protected:
-  [[nodiscard]] std::type_index command_type() const override { return command_type_of(cmd); }
-  [[nodiscard]] const void* command_pointer() const override { return command_pointer_of(cmd); }
-
- public:
-  command_op* next = nullptr;
-  std::uint32_t attempt = 1;
-  std::uint64_t digest = 0;                ///< of `cmd`, recorded with its command id
-  std::vector<typename A::event> decided;  ///< waiting for their append to commit
-  std::unique_ptr<timer_type> backoff;
+  ~queued() = default;
 };
 
 /// A live aggregate: its state and stream version, and the commands waiting
-/// for their turn. Everything but the constructor runs on its strand.
+/// for their turn. Everything but the constructor runs on its strand. The
+/// commands themselves (deciding, appending, answering) are detail::command.
 template <aggregate A>
 class instance final : public instance_base {
   using codec = factum::codec<typename A::event>;
@@ -71,16 +56,35 @@ class instance final : public instance_base {
   [[nodiscard]] const typename A::state& state() const noexcept { return state_; }
   [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
 
+  [[nodiscard]] bool loaded() const noexcept { return loaded_; }
+
   /// Queues a command; runs it now when the instance is idle.
-  void enqueue(command_op<A>& op) {
+  void enqueue(queued& op) {
     if (busy_) {
       (tail_ ? tail_->next : head_) = &op;
       tail_ = &op;
       return;
     }
     busy_ = true;
-    process(op);
+    op.run();
   }
+
+  /// Ends the turn of the command that ran: the next one runs.
+  void end_turn() {
+    queued* next = head_;
+    if (!next) {
+      busy_ = false;
+      return;
+    }
+    head_ = next->next;
+    if (!head_) tail_ = nullptr;
+    // deferred, not called: a long queue must not grow the stack
+    asio::defer(strand, [next] { next->run(); });
+  }
+
+  /// Forgets the state: the next use loads it from the store again (after
+  /// an exception in domain code, or an append whose outcome is unknown).
+  void unload() noexcept { loaded_ = false; }
 
   /// Loads the instance when it is not loaded; with `catch_up`, also reads
   /// the events another writer appended since.
@@ -119,53 +123,8 @@ class instance final : public instance_base {
     detail::count(core_.telemetry(), "factum.aggregate.passivate.count", tags());
   }
 
-  void on_append(command_op<A>& op, result<append_result> r, append_request request) {
-    if (r && !r->already_appended) {
-      const std::uint64_t first = r->streams.front().first_version;
-      const std::uint64_t last = r->streams.front().last_version;
-      try {
-        evolve(first, op.decided);
-      } catch (...) {
-        return finish(op, error{errc::domain_exception,
-                                "apply threw after the events were stored at version " +
-                                    std::to_string(last) + " of '" + stream_.str() +
-                                    "': " + describe(std::current_exception()) +
-                                    "; the instance will reload from the store"});
-      }
-      dispatch_result out;
-      out.version = last;
-      out.streams.push_back({stream_, last});
-      out.events = recorded(request, *r);
-      if (op.options.return_state && loaded_)
-        out.state = state_at<typename A::state>{state_, version_};
-      core_.committed(out.events);
-      return finish(op, {}, std::move(out));
-    }
-    if (r) {  // a replay: the command or its events were stored before
-      if (auto ok = catch_up(); !ok) return finish(op, std::move(ok).error());
-      return answer_stored(op, *r);
-    }
-    if (r.error() == errc::concurrency_conflict) {
-      if (auto ok = catch_up(); !ok) return finish(op, std::move(ok).error());
-      if (op.attempt < options_->retry->max_attempts) return retry(op);
-      error e = std::move(r).error();
-      return finish(op, error{e.code(), e.context() + " (after " + std::to_string(op.attempt) +
-                                            " attempts)"});
-    }
-    if (r.error() == errc::command_id_conflict || r.error() == errc::event_id_conflict)
-      return finish(op, std::move(r).error());  // refused before writing: the state stands
-    // The append may or may not have committed (an I/O error at commit):
-    // reload from the store before the next command.
-    loaded_ = false;
-    finish(op, std::move(r).error());
-  }
-
-  /// With `return_state`: the state and version now.
-  [[nodiscard]] std::any state_now() const { return state_at<typename A::state>{state_, version_}; }
-
  private:
   static constexpr span_names load_names = FACTUM_TELEMETRY_SPAN("aggregate", "load");
-  static constexpr span_names execute_names = FACTUM_TELEMETRY_SPAN("aggregate", "execute");
   static constexpr span_names snapshot_load_names = FACTUM_TELEMETRY_SPAN("snapshot", "load");
   static constexpr span_names snapshot_save_names = FACTUM_TELEMETRY_SPAN("snapshot", "save");
 
@@ -255,83 +214,6 @@ class instance final : public instance_base {
     return {};
   }
 
-  /// Decides `op` on the live state, then appends what it decided. Its
-  /// command id is checked once: by the store, in the append's transaction;
-  /// only a command that writes nothing looks its record up (a resend of a
-  /// command that wrote is answered from the record, not decided anew).
-  void process(command_op<A>& op) {
-    if (!loaded_) {
-      if (auto r = load(); !r) return finish(op, std::move(r).error());
-    }
-    std::vector<event_data> events;
-    telemetry_span span{core_.telemetry(), execute_names, tags()};
-    try {
-      decision<typename A::event> d = A::execute(state_, op.cmd);
-      if (d.rejected()) {
-        span.tag({"outcome", "rejected"});
-        span.stop();
-        dispatch_result out;
-        out.version = version_;
-        out.streams.push_back({stream_, version_});
-        out.rejection = d.rejection();
-        error e{make_error_code(d.rejection()), d.rejection().message};
-        return finish_unwritten(op, std::move(e), std::move(out));
-      }
-      op.decided = std::move(d).events();
-      events.reserve(op.decided.size());
-      for (const auto& e : op.decided)
-        events.push_back(codec::encode(e, op.event_metadata()));
-      span.stop(events.size());
-    } catch (...) {
-      loaded_ = false;  // no half-applied state survives: reload next time
-      error e{errc::domain_exception,
-              "execute on '" + stream_.str() + "' threw: " + describe(std::current_exception())};
-      span.fail(e.message());
-      return finish(op, std::move(e));
-    }
-    if (events.empty()) {
-      dispatch_result out;
-      out.version = version_;
-      out.streams.push_back({stream_, version_});
-      if (op.options.return_state) out.state = state_now();
-      return finish_unwritten(op, {}, std::move(out));
-    }
-    append_request request;
-    request.writes.push_back(
-        {stream_, version_ == 0 ? expected_version::no_stream() : expected_version::exact(version_),
-         std::move(events)});
-    request.options.command = op.options.command;
-    request.options.command_digest = op.digest;
-    if (auto r = core_.append(request, op)) on_append(op, std::move(*r), std::move(request));
-  }
-
-  /// Answers a command that wrote nothing, unless its command id's record
-  /// says it is the resend of one that did.
-  void finish_unwritten(command_op<A>& op, error e, dispatch_result out) {
-    auto stored = recorded_answer(core_.store(), op.options, {&stream_, 1}, op.digest);
-    if (!stored) return finish(op, std::move(stored).error());
-    if (*stored) return finish(op, {}, std::move(**stored));
-    finish(op, std::move(e), std::move(out));
-  }
-
-  void retry(command_op<A>& op) {
-    detail::count(core_.telemetry(), "factum.aggregate.retry.count", tags(),
-                  "a concurrency conflict");
-    const auto wait = options_->retry->backoff(op.attempt, random01());
-    ++op.attempt;
-    if (!op.backoff) op.backoff = std::make_unique<timer_type>(core_.timer_executor());
-    op.backoff->expires_after(wait);
-    op.backoff->async_wait(asio::bind_executor(
-        strand, [this, &op](const boost::system::error_code&) { process(op); }));
-  }
-
-  void answer_stored(command_op<A>& op, const append_result& stored) {
-    auto out = stored_result(core_.store(), stored);
-    if (!out) return finish(op, std::move(out).error());
-    if (out->streams.empty()) out->version = version_;
-    finish(op, {}, std::move(*out));
-  }
-
   void maybe_snapshot() {
     if (options_->snapshot_every != 0 && version_ - snapshot_version_ >= options_->snapshot_every)
       save_snapshot();
@@ -357,31 +239,14 @@ class instance final : public instance_base {
     }
   }
 
-  /// Answers `op`, then starts the next queued command.
-  void finish(command_op<A>& op, error e, dispatch_result out = {}) {
-    last_used_ns.store(steady_now_ns(), std::memory_order_relaxed);
-    command_op<A>* next = head_;
-    if (next) {
-      head_ = next->next;
-      if (!head_) tail_ = nullptr;
-    }
-    auto inst = std::move(op.inst);           // keeps *this alive past the answer
-    op.answer(std::move(e), std::move(out));  // may delete op
-    inst->pending.fetch_sub(1, std::memory_order_release);
-    if (next)  // deferred, not called: a long queue must not grow the stack
-      asio::defer(strand, [this, next] { process(*next); });
-    else
-      busy_ = false;
-  }
-
   core& core_;
   factum::stream_id stream_;
   std::shared_ptr<const aggregate_options> options_;
   typename A::state state_{};
   std::uint64_t version_ = 0;
   std::uint64_t snapshot_version_ = 0;
-  command_op<A>* head_ = nullptr;
-  command_op<A>* tail_ = nullptr;
+  queued* head_ = nullptr;
+  queued* tail_ = nullptr;
   bool loaded_ = false;
   bool busy_ = false;
 };
