@@ -92,7 +92,8 @@ class consistency_gate {
 /// Called with the events a runtime appended, right after the append
 /// committed and before the caller's answer, on the thread that saw the
 /// commit. Several appends may call it at once and out of position order.
-/// The read side's router is one.
+/// It must not throw: the events are stored, and the command's answer is on
+/// its way. The read side's router is one.
 using commit_listener = std::function<void(const std::vector<recorded_event>& events)>;
 
 }  // namespace factum

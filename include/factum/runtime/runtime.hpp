@@ -226,9 +226,10 @@ class runtime {
   }
 
   /// The state and version of aggregate `A` with id `id`, as an asynchronous
-  /// operation: on the instance's strand, between two of its commands, the
-  /// live instance (loaded when it is not live) catches up with every event
-  /// the store holds for it, and the completion gets that state and version.
+  /// operation: on the instance's strand (not in its command queue, so
+  /// possibly while one of its commands waits for its commit) the live
+  /// instance (loaded when it is not live) catches up with every event the
+  /// store holds for it, and the completion gets that state and version.
   /// It sees every command acknowledged before the call, this runtime's or
   /// another's. The completion is `void(std::error_code, state_at<A::state>)`
   /// (with `use_future` / `use_awaitable`, an error is thrown).

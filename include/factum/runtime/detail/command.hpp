@@ -69,6 +69,17 @@ class command : public answer_base, public commit_waiter, public queued {
   /// count raised) and starts reading. Answers at once what it refuses.
   template <class Acquire>
   void start(std::array<std::string, n> ids, Acquire&& acquire) {
+    try {
+      begin(ids, acquire);
+    } catch (...) {        // a middleware's before, a command's to_json, an allocation
+      if (started) throw;  // handed to a strand already: no longer ours to answer
+      finish(error{errc::domain_exception, "starting a command on '" + streams_[0].str() +
+                                               "' threw: " + describe(std::current_exception())});
+    }
+  }
+
+  template <class Acquire>
+  void begin(const std::array<std::string, n>& ids, Acquire& acquire) {
     if (auto ok = name_streams(ids); !ok) return answer(std::move(ok).error(), {});
     report_start();
     for (const auto& m : core_.middleware_list()) {
@@ -97,7 +108,7 @@ class command : public answer_base, public commit_waiter, public queued {
     }
     (indices{});
     if (failed) return finish(std::move(*failed));
-    retry_ = *core_.aggregate_options_of(category)->retry;
+    retry_ = &*std::get<0>(instances_)->options().retry;
     started = true;
     if constexpr (single) {
       auto& inst = *std::get<0>(instances_);
@@ -217,10 +228,10 @@ class command : public answer_base, public commit_waiter, public queued {
   void decide(const States&... states) {
     append_request request;
     bool writes = false;  // whether any participant got events
+    std::optional<rejection> refused;
     telemetry_span span{core_.telemetry(), execute_names, tags()};
     try {
       decisions<As...> d = decide_(states...);
-      std::optional<rejection> refused;
       [&]<std::size_t... I>(std::index_sequence<I...>) {
         ((refused = refused                     ? refused
                     : std::get<I>(d).rejected() ? std::optional{std::get<I>(d).rejection()}
@@ -232,18 +243,23 @@ class command : public answer_base, public commit_waiter, public queued {
       if (refused) {
         span.tag({"outcome", "rejected"});
         span.stop();
-        dispatch_result out = versions_now();
-        out.rejection = *refused;
-        error e{make_error_code(*refused), refused->message};
-        return finish_unwritten(std::move(e), std::move(out));
+      } else {
+        span.stop(count_events(request.writes));
       }
-      span.stop(count_events(request.writes));
     } catch (...) {
       error e{errc::domain_exception, "execute on '" + streams_[0].str() +
                                           "' threw: " + describe(std::current_exception())};
       span.fail(e.message());
       if constexpr (single) std::get<0>(instances_)->unload();  // no half-applied state
       return finish(std::move(e));
+    }
+    // Answered outside the try: an exception from the answer (middleware,
+    // a handler) is not the decision's.
+    if (refused) {
+      dispatch_result out = versions_now();
+      out.rejection = *refused;
+      error e{make_error_code(*refused), refused->message};
+      return finish_unwritten(std::move(e), std::move(out));
     }
     if (!writes) {
       dispatch_result out = versions_now();
@@ -292,18 +308,30 @@ class command : public answer_base, public commit_waiter, public queued {
       return finish({}, std::move(*out));
     }
     if (r.error() == errc::concurrency_conflict) {
-      if (attempt_ < retry_.max_attempts) return retry();
+      if (attempt_ < retry_->max_attempts) return retry();  // it reads again, catching up
+      on_participants([](auto& inst) { (void)inst.ensure_loaded(true); });
       error e = std::move(r).error();
       return finish(
           error{e.code(), e.context() + " (after " + std::to_string(attempt_) + " attempts)"});
     }
     if (r.error() != errc::command_id_conflict && r.error() != errc::event_id_conflict) {
       // The append may or may not have committed (an I/O error at commit):
-      // a single-stream instance reloads before its next command; the
-      // participants of a multi-stream one catch up at their next conflict.
-      if constexpr (single) std::get<0>(instances_)->unload();
+      // the participants reload before their next command.
+      on_participants([](auto& inst) { inst.unload(); });
     }
     finish(std::move(r).error());
+  }
+
+  /// Runs `fn(instance)` for every participant on its strand: at once for a
+  /// single-stream command (it is on its strand), posted for the others.
+  template <class Fn>
+  void on_participants(Fn fn) {
+    if constexpr (single) {
+      fn(*std::get<0>(instances_));
+    } else {
+      std::apply([&](auto&... inst) { (asio::post(inst->strand, [inst, fn] { fn(*inst); }), ...); },
+                 instances_);
+    }
   }
 
   /// Lets each live instance apply its events (under the version rule of
@@ -353,7 +381,7 @@ class command : public answer_base, public commit_waiter, public queued {
   void retry() {
     detail::count(core_.telemetry(), "factum.aggregate.retry.count", tags(),
                   "a concurrency conflict");
-    const auto wait = retry_.backoff(attempt_, random01());
+    const auto wait = retry_->backoff(attempt_, random01());
     ++attempt_;
     decided_ = {};
     if (!timer_) timer_ = std::make_unique<timer_type>(core_.timer_executor());
@@ -431,7 +459,7 @@ class command : public answer_base, public commit_waiter, public queued {
   std::tuple<std::vector<typename As::event>...> decided_;
   std::uint64_t digest_ = 0;
   std::uint32_t attempt_ = 1;
-  retry_policy retry_;
+  const retry_policy* retry_ = nullptr;  ///< the first participant's, shared by its type
   dispatch_result result_;
   std::unique_ptr<timer_type> timer_;
   // Gathering (multi-stream commands only).

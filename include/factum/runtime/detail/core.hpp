@@ -183,8 +183,10 @@ class core {
   /// Either way the caller calls leave() once it answered.
   bool enter() {
     started_.store(true, std::memory_order_relaxed);
-    in_flight_.fetch_add(1, std::memory_order_acq_rel);
-    return !stopped();
+    // seq_cst with stop_and_drain: either this sees stopped, or it sees
+    // this command in flight (acquire/release alone allows neither).
+    in_flight_.fetch_add(1, std::memory_order_seq_cst);
+    return !stopped_.load(std::memory_order_seq_cst);
   }
   void leave() {
     if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1 && stopped()) {
@@ -196,9 +198,9 @@ class core {
 
   /// Stops taking commands and waits until every accepted one is answered.
   void stop_and_drain() {
-    stopped_.store(true, std::memory_order_release);
+    stopped_.store(true, std::memory_order_seq_cst);
     std::unique_lock lock(drain_mutex_);
-    drained_.wait(lock, [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
+    drained_.wait(lock, [&] { return in_flight_.load(std::memory_order_seq_cst) == 0; });
   }
   void stop_committer() {
     if (committer_) committer_->stop();

@@ -57,6 +57,8 @@ class instance final : public instance_base {
   [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
 
   [[nodiscard]] bool loaded() const noexcept { return loaded_; }
+  /// The options of its aggregate type, as they were when it was loaded.
+  [[nodiscard]] const aggregate_options& options() const noexcept { return *options_; }
 
   /// Queues a command; runs it now when the instance is idle.
   void enqueue(queued& op) {
