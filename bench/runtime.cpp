@@ -332,8 +332,11 @@ figure w3_transact(const options& opt) {
       so.synchronous = factum::sqlite_sync::full;
       factum::runtime rt{factum::sqlite_store{dir.path() / "w3t.db", so}, runtime_options()};
       open_accounts(rt, accounts);
-      if (pump(rt, 1, 1, 1,
-               [](std::size_t) { return bank::account::command{bank::open_account{"bank"}}; }) != 0)
+      std::promise<std::error_code> bank_opened;
+      rt.dispatch<bank::account>(
+          "bank", bank::open_account{"bank"},
+          [&](std::error_code ec, factum::dispatch_result) { bank_opened.set_value(ec); });
+      if (bank_opened.get_future().get())
         throw std::runtime_error("W3.sqlite.transact: opening the bank failed");
       (void)pump(rt, accounts, accounts, 1024,
                  [](std::size_t) { return bank::account::command{bank::deposit{1'000'000}}; });
