@@ -101,12 +101,12 @@ class instance final : public instance_base {
   /// when `first_version` is exactly the instance's version + 1. Anything
   /// else (the instance already read them, or misses some before them)
   /// catches up from the store instead, so no event is applied twice or
-  /// skipped. True when the events were applied here.
-  bool evolve(std::uint64_t first_version, const std::vector<typename A::event>& events) {
-    if (!loaded_) return false;  // the next use loads from the store
+  /// skipped.
+  void evolve(std::uint64_t first_version, const std::vector<typename A::event>& events) {
+    if (!loaded_) return;  // the next use loads from the store
     if (first_version != version_ + 1) {
       (void)catch_up();  // on failure it unloads: the next use reloads
-      return false;
+      return;
     }
     try {
       for (const auto& e : events)
@@ -117,7 +117,6 @@ class instance final : public instance_base {
     }
     version_ += events.size();
     maybe_snapshot();
-    return true;
   }
 
   void passivate() override {
