@@ -798,8 +798,8 @@ result<std::uint64_t> postgres_store::do_stream_version(const stream_id& stream)
   });
 }
 
-result<std::vector<stream_info>> postgres_store::streams(std::string_view prefix,
-                                                         std::size_t limit) {
+result<std::vector<stream_info>> postgres_store::do_streams(std::string_view prefix,
+                                                            std::size_t limit) {
   const std::string sql = impl_->sql_streams + limit_text(limit);
   return impl_->run([&](pg::connection& c) -> result<std::vector<stream_info>> {
     auto r = c.query(sql.c_str(), {param{prefix}}, "listing streams");
@@ -854,7 +854,7 @@ result<std::optional<snapshot>> postgres_store::do_load_snapshot(const stream_id
   });
 }
 
-result<void> postgres_store::save_checkpoint(std::string_view subscriber, const position& p) {
+result<void> postgres_store::do_save_checkpoint(std::string_view subscriber, const position& p) {
   const std::string text = p.to_string();
   return impl_->run([&](pg::connection& c) -> result<void> {
     auto r = c.query(impl_->sql_checkpoint_save.c_str(), {param{subscriber}, param{text}},
@@ -864,7 +864,7 @@ result<void> postgres_store::save_checkpoint(std::string_view subscriber, const 
   });
 }
 
-result<std::optional<position>> postgres_store::load_checkpoint(std::string_view subscriber) {
+result<std::optional<position>> postgres_store::do_load_checkpoint(std::string_view subscriber) {
   return impl_->run([&](pg::connection& c) -> result<std::optional<position>> {
     auto r =
         c.query(impl_->sql_checkpoint_load.c_str(), {param{subscriber}}, "loading a checkpoint");
@@ -903,7 +903,7 @@ result<std::optional<command_record>> postgres_store::load_command(command_id id
   });
 }
 
-result<std::uint64_t> postgres_store::add_dead_letter(const dead_letter& letter) {
+result<std::uint64_t> postgres_store::do_add_dead_letter(const dead_letter& letter) {
   const std::string pos = u64(letter.event.global_position);
   const std::string attempts = std::to_string(letter.attempts);
   const std::string failed = std::to_string(to_ns(letter.failed_at));
@@ -924,7 +924,7 @@ result<std::uint64_t> postgres_store::add_dead_letter(const dead_letter& letter)
       false);
 }
 
-result<std::vector<dead_letter>> postgres_store::dead_letters(std::string_view subscriber) {
+result<std::vector<dead_letter>> postgres_store::do_dead_letters(std::string_view subscriber) {
   return impl_->run([&](pg::connection& c) -> result<std::vector<dead_letter>> {
     auto r = c.query(impl_->sql_dead_list.c_str(), {param{subscriber}}, "listing dead letters");
     if (!r) return std::move(r).error();

@@ -203,6 +203,41 @@ struct session {
   }
 };
 
+/// The writer's `BEGIN IMMEDIATE` ... `COMMIT`: a transaction that ends
+/// without `commit`, by an error or an exception, is rolled back, so the
+/// writer never stays inside a transaction (which would keep the file's write
+/// lock, fail every later `BEGIN`, and leave later writes uncommitted).
+class transaction {
+ public:
+  explicit transaction(session& s) noexcept : s_(s) {}
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction() { rollback(); }
+
+  result<void> begin(std::string_view doing) {
+    auto r = s_.run(sql_begin, doing);
+    open_ = r.has_value();
+    return r;
+  }
+  /// Commits; on failure the transaction is rolled back when it ends.
+  result<void> commit(std::string_view doing) {
+    auto r = s_.run(sql_commit, doing);
+    if (r) open_ = false;
+    return r;
+  }
+  /// Rolls back now (nothing when it has ended); never throws.
+  void rollback() noexcept {
+    if (!std::exchange(open_, false)) return;
+    // SQLite may have rolled back by itself (SQLITE_FULL, an I/O error).
+    if (sqlite3_get_autocommit(s_.conn.get()) == 0)
+      sqlite3_exec(s_.conn.get(), sql_rollback, nullptr, nullptr, nullptr);
+  }
+
+ private:
+  session& s_;
+  bool open_ = false;
+};
+
 }  // namespace
 
 struct sqlite_store::impl {
@@ -249,11 +284,12 @@ struct sqlite_store::impl {
 
   /// Creates the schema in a new file; checks it in an existing one.
   result<void> ensure_schema() {
+    transaction txn{writer};
     if (!read_only)
-      if (auto r = writer.conn.exec(sql_begin, "creating the schema"); !r) return r;
+      if (auto r = txn.begin("creating the schema"); !r) return r;
     auto done = [&](result<void> r) -> result<void> {
-      if (!read_only) (void)writer.conn.exec(r ? sql_commit : sql_rollback, "creating the schema");
-      return r;
+      if (r && !read_only) return txn.commit("creating the schema");
+      return r;  // an error: the transaction rolls back
     };
     auto tables = writer.scalar(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table'", [](auto&) {}, "reading schema");
@@ -648,19 +684,17 @@ struct sqlite_store::impl {
                                       const append_options& options) {
     if (read_only)
       return error{errc::storage_read_only, "'" + file.string() + "' is open read-only"};
-    if (auto r = writer.run(sql_begin, "starting an append"); !r) return std::move(r).error();
+    transaction txn{writer};
+    if (auto r = txn.begin("starting an append"); !r) return std::move(r).error();
     key_list new_streams, new_types;
     bool replay_needed = false;
     auto out = append_in_txn(writes, options, new_streams, new_types, replay_needed);
     if (!out || out->already_appended) {
-      (void)writer.run(sql_rollback, "appending");
+      txn.rollback();
       // Stored events never change, so the replay may read outside the transaction.
       return replay_needed ? replay(writes) : out;
     }
-    if (auto r = writer.run(sql_commit, "committing an append"); !r) {
-      (void)writer.run(sql_rollback, "appending");
-      return std::move(r).error();
-    }
+    if (auto r = txn.commit("committing an append"); !r) return std::move(r).error();
     publish(new_streams, new_types);
     return out;
   }
@@ -690,8 +724,8 @@ struct sqlite_store::impl {
     }
     if (read_only)
       return fail_all(error{errc::storage_read_only, "'" + file.string() + "' is open read-only"});
-    if (auto r = writer.run(sql_begin, "starting a batch of appends"); !r)
-      return fail_all(r.error());
+    transaction txn{writer};
+    if (auto r = txn.begin("starting a batch of appends"); !r) return fail_all(r.error());
 
     key_list new_streams, new_types;  // of the whole batch
     bool wrote = false;
@@ -700,7 +734,7 @@ struct sqlite_store::impl {
       bool replay_needed = false;
       auto r = append_in_txn(q.writes, q.options, new_streams, new_types, replay_needed);
       if (!r && !answered_before_writing(r.error(), replay_needed, changes)) {
-        (void)writer.run(sql_rollback, "appending a batch");
+        txn.rollback();
         out.clear();
         for (const auto& each : requests)
           out.push_back(append_locked(each.writes, each.options));
@@ -709,14 +743,8 @@ struct sqlite_store::impl {
       if (r && !r->already_appended) wrote = true;
       out.push_back(std::move(r));
     }
-    if (!wrote) {
-      (void)writer.run(sql_rollback, "appending a batch");
-      return out;
-    }
-    if (auto r = writer.run(sql_commit, "committing a batch of appends"); !r) {
-      (void)writer.run(sql_rollback, "appending a batch");
-      return fail_all(r.error());
-    }
+    if (!wrote) return out;  // nothing to commit: the transaction rolls back
+    if (auto r = txn.commit("committing a batch of appends"); !r) return fail_all(r.error());
     publish(new_streams, new_types);
     return out;
   }
@@ -809,8 +837,13 @@ result<std::vector<recorded_event>> sqlite_store::do_read_stream(const stream_id
             "reading the version of '" + stream.str() + "'");
         if (!version) return std::move(version).error();
         const auto last = static_cast<std::uint64_t>(*version);
+        // The stored numbers may be damaged: the reserve is capped, and the
+        // versions are checked as the rows come (event_store::read_stream).
+        constexpr std::uint64_t max_reserve = 1 << 16;
         const std::size_t expected =
-            last < from_version ? 0 : std::min<std::uint64_t>(limit, last - from_version + 1);
+            last < from_version
+                ? 0
+                : std::min<std::uint64_t>({limit, last - from_version + 1, max_reserve});
         return impl_->collect(s, st, "reading stream '" + stream.str() + "'", expected);
       });
 }
@@ -885,7 +918,8 @@ result<std::uint64_t> sqlite_store::do_stream_version(const stream_id& stream) {
   return static_cast<std::uint64_t>(*v);
 }
 
-result<std::vector<stream_info>> sqlite_store::streams(std::string_view prefix, std::size_t limit) {
+result<std::vector<stream_info>> sqlite_store::do_streams(std::string_view prefix,
+                                                          std::size_t limit) {
   return impl_->query(
       sql_streams, [&](sq::statement& st) { st.bind(1, prefix); },
       [&](session& s, sq::statement& st) -> result<std::vector<stream_info>> {
@@ -949,7 +983,7 @@ result<std::optional<snapshot>> sqlite_store::do_load_snapshot(const stream_id& 
       });
 }
 
-result<void> sqlite_store::save_checkpoint(std::string_view subscriber, const position& p) {
+result<void> sqlite_store::do_save_checkpoint(std::string_view subscriber, const position& p) {
   const std::string text = p.to_string();
   auto r = impl_->write(
       sql_checkpoint_save, [&](sq::statement& st) { st.bind(1, subscriber).bind(2, text); },
@@ -958,7 +992,7 @@ result<void> sqlite_store::save_checkpoint(std::string_view subscriber, const po
   return {};
 }
 
-result<std::optional<position>> sqlite_store::load_checkpoint(std::string_view subscriber) {
+result<std::optional<position>> sqlite_store::do_load_checkpoint(std::string_view subscriber) {
   return impl_->query(
       sql_checkpoint_load, [&](sq::statement& st) { st.bind(1, subscriber); },
       [&](session& s, sq::statement& st) -> result<std::optional<position>> {
@@ -1001,7 +1035,7 @@ result<std::optional<command_record>> sqlite_store::load_command(command_id id) 
       });
 }
 
-result<std::uint64_t> sqlite_store::add_dead_letter(const dead_letter& letter) {
+result<std::uint64_t> sqlite_store::do_add_dead_letter(const dead_letter& letter) {
   std::lock_guard lock(impl_->write_mutex);
   auto& w = impl_->writer;
   if (impl_->read_only)
@@ -1028,7 +1062,7 @@ result<std::uint64_t> sqlite_store::add_dead_letter(const dead_letter& letter) {
   return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(w.conn.get()));
 }
 
-result<std::vector<dead_letter>> sqlite_store::dead_letters(std::string_view subscriber) {
+result<std::vector<dead_letter>> sqlite_store::do_dead_letters(std::string_view subscriber) {
   return impl_->query(
       sql_dead_letter_list, [&](sq::statement& st) { st.bind(1, subscriber); },
       [&](session& s, sq::statement& st) -> result<std::vector<dead_letter>> {

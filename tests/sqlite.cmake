@@ -22,3 +22,9 @@ target_compile_definitions(factum_sqlite_tests PRIVATE
 add_dependencies(factum_sqlite_tests factum_sqlite_writer factum_bank_node)
 target_precompile_headers(factum_sqlite_tests REUSE_FROM factum_core_tests)
 factum_discover_tests(factum_sqlite_tests)
+
+# Replaces the global operator new (to fail allocations), so it is an
+# executable of its own.
+add_executable(factum_alloc_fault_tests sqlite/alloc_faults.cpp)
+target_link_libraries(factum_alloc_fault_tests PRIVATE factum::sqlite factum_test_main)
+factum_discover_tests(factum_alloc_fault_tests)

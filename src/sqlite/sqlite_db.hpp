@@ -34,6 +34,9 @@ inline error to_error(int rc, sqlite3* db, std::string_view doing) {
     case SQLITE_CORRUPT:
       code = errc::storage_corrupt;
       break;
+    case SQLITE_TOOBIG:
+      code = errc::too_large;
+      break;
     default:
       break;
   }
@@ -57,11 +60,15 @@ class statement {
     if (used) *used = tail ? static_cast<std::size_t>(tail - sql.data()) : sql.size();
   }
   statement(statement&& o) noexcept
-      : db_(std::exchange(o.db_, nullptr)), stmt_(std::exchange(o.stmt_, nullptr)), rc_(o.rc_) {}
+      : db_(std::exchange(o.db_, nullptr)),
+        stmt_(std::exchange(o.stmt_, nullptr)),
+        rc_(o.rc_),
+        bind_rc_(o.bind_rc_) {}
   statement& operator=(statement&& o) noexcept {
     std::swap(db_, o.db_);
     std::swap(stmt_, o.stmt_);
     std::swap(rc_, o.rc_);
+    std::swap(bind_rc_, o.bind_rc_);
     return *this;
   }
   ~statement() { sqlite3_finalize(stmt_); }
@@ -69,30 +76,29 @@ class statement {
   [[nodiscard]] int prepare_rc() const noexcept { return rc_; }
   [[nodiscard]] sqlite3_stmt* get() const noexcept { return stmt_; }
 
-  statement& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
+  // A bind that fails (SQLITE_TOOBIG for a value over SQLite's length
+  // limit, SQLITE_NOMEM) is remembered, and the next `step` returns its code
+  // without running the statement: a value is never silently bound as NULL.
+  statement& bind(int i, std::int64_t v) { return bound(sqlite3_bind_int64(stmt_, i, v)); }
   statement& bind(int i, std::string_view v) {
     // An empty view may have no data pointer, which SQLite would bind as NULL.
-    sqlite3_bind_text(stmt_, i, v.data() ? v.data() : "", static_cast<int>(v.size()),
-                      SQLITE_STATIC);
-    return *this;
+    return bound(sqlite3_bind_text64(stmt_, i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC,
+                                     SQLITE_UTF8));
   }
   statement& bind_blob(int i, std::span<const std::uint8_t> v) {
-    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
+    // A zero-length blob with a null pointer would be bound as NULL.
+    static constexpr std::uint8_t none = 0;
+    return bound(
+        sqlite3_bind_blob64(stmt_, i, v.data() ? v.data() : &none, v.size(), SQLITE_STATIC));
   }
-  statement& bind_null(int i) {
-    sqlite3_bind_null(stmt_, i);
-    return *this;
-  }
+  statement& bind_null(int i) { return bound(sqlite3_bind_null(stmt_, i)); }
 
-  /// SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(stmt_); }
+  /// SQLITE_ROW, SQLITE_DONE or an error code (a failed bind's, if any).
+  int step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(stmt_); }
   void reset() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
+    bind_rc_ = SQLITE_OK;
   }
 
   [[nodiscard]] std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
@@ -113,6 +119,12 @@ class statement {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   int rc_ = SQLITE_OK;
+  int bind_rc_ = SQLITE_OK;  // the first failed bind since the last reset
+
+  statement& bound(int rc) noexcept {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    return *this;
+  }
 };
 
 /// Resets a statement when the scope ends, so early returns leave it reusable.

@@ -155,6 +155,22 @@ TEST_CASE("an exception in execute fails that command and the instance reloads",
   CHECK(balance(rt, "4") == 10);
 }
 
+TEST_CASE("a store that throws inside a group commit fails those commands, not the process",
+          "[runtime][errors]") {
+  auto inner = std::make_shared<memory_store>();
+  auto faulty = std::make_shared<faulty_store>(inner);
+  runtime_options o = threads(2);
+  o.group_commit = true;  // the committer thread calls the store
+  runtime rt{faulty, std::move(o)};
+  REQUIRE_FALSE(run(rt, "7", open_account{"ann"}).ec);
+  faulty->throw_appends(1);
+  const auto thrown = run(rt, "7", deposit_money{5});
+  CHECK(thrown.ec == errc::storage_io);
+  REQUIRE_FALSE(run(rt, "7", deposit_money{7}).ec);
+  CHECK(balance(rt, "7") == 7);
+  CHECK(inner->stream_version("account-7").value() == 2);
+}
+
 TEST_CASE("a store that fails mid-append answers that caller, and the next command works",
           "[runtime][errors]") {
   auto inner = std::make_shared<memory_store>();

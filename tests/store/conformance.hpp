@@ -1288,6 +1288,184 @@ void command_id_in_batch() {
   CHECK(q[1]->first_position == 3);
 }
 
+// ---- input rules (store_limits): what every backend refuses the same way ----
+
+/// Text that is not well-formed UTF-8, or holds a NUL byte: a lead byte
+/// alone (the fuzzer's "\xc5"), a stray continuation byte, an overlong
+/// '/', an encoded surrogate, a truncated 4-byte sequence, a NUL.
+inline std::vector<std::string> bad_texts() {
+  return {"\xc5",
+          "a-\xc5",
+          "a-\x80",
+          "a-\xc0\xaf",
+          "a-\xed\xa0\x80",
+          "a-\xf0\x9f\x98",
+          std::string("a-\0b", 4)};
+}
+
+/// After refused requests, the store still reads and writes, and every
+/// write commits (read back through the store, on SQLite by another
+/// connection than the writer's).
+template <class Store>
+void still_usable(Store& s, std::uint64_t head_before) {
+  CHECK(head_of(s) == head_before);
+  auto ok = s.append("usable-1", expected_version::any(), deposits({1}), {uuid::v7(), 1});
+  REQUIRE(ok);
+  CHECK(head_of(s) == head_before + 1);
+  REQUIRE(s.save_checkpoint("usable", position::at(head_before + 1)));
+  CHECK(s.load_checkpoint("usable").value() == position::at(head_before + 1));
+  REQUIRE(s.save_snapshot({"usable-1", ok->streams[0].last_version, 1, "{}", {}}));
+  CHECK(s.load_snapshot("usable-1", 1).value().has_value());
+  const auto event = s.read_stream("usable-1").value().back();
+  auto letter = s.add_dead_letter({0, "usable", event, "why", 1, {}});
+  REQUIRE(letter);
+  CHECK(s.dead_letters("usable").value().size() == 1);
+  REQUIRE(s.remove_dead_letter(*letter));
+}
+
+template <class F>
+void input_text() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1})));
+  const command_id cmd = uuid::v7();
+  for (const auto& bad : bad_texts()) {
+    INFO("text of " << bad.size() << " bytes");
+    // A stream id, with and without a command id.
+    auto r = s.append(bad, expected_version::any(), deposits({2}), {cmd, 1});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code() == errc::invalid_stream_id);
+    CHECK(s.append(bad, expected_version::any(), deposits({2})).error().code() ==
+          errc::invalid_stream_id);
+    // User metadata: a value, a key.
+    auto e = deposit(3);
+    e.metadata.user = {{"user", bad}};
+    r = s.append("a-1", expected_version::any(), {e}, {cmd, 1});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code() == errc::invalid_argument);
+    e.metadata.user = {{bad, "ann"}};
+    CHECK(s.append("a-1", expected_version::any(), {e}).error().code() == errc::invalid_argument);
+    // An event type.
+    e = deposit(4);
+    e.type = "Deposit" + bad;
+    CHECK(s.append("a-1", expected_version::any(), {e}).error().code() == errc::invalid_argument);
+    // Names: a streams prefix, a subscriber.
+    CHECK(s.streams(bad).error().code() == errc::invalid_argument);
+    CHECK(s.save_checkpoint(bad, position::at(1)).error().code() == errc::invalid_argument);
+    CHECK(s.load_checkpoint(bad).error().code() == errc::invalid_argument);
+    CHECK(s.dead_letters(bad).error().code() == errc::invalid_argument);
+    CHECK(s.read_stream(bad).error().code() == errc::invalid_stream_id);
+    CHECK(s.load_snapshot(bad, 1).error().code() == errc::invalid_stream_id);
+  }
+  // A prefix that ends inside a character is not text either.
+  CHECK(s.streams("a-\xc3").error().code() == errc::invalid_argument);
+  CHECK(s.streams("a-\xc3\xa9").value().empty());  // a whole "é" is fine
+  CHECK_FALSE(s.load_command(cmd).value());
+  // Not every byte above 0x7F is refused: UTF-8 goes in and comes back.
+  const std::string text = "konto-\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+  auto e = deposit(5);
+  e.metadata.user = {{"n\xc3\xa4me", "\xe2\x82\xac 5"}};
+  REQUIRE(s.append(text, expected_version::no_stream(), {e}, {uuid::v7(), 1}));
+  const auto back = s.read_stream(text).value();
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].metadata.user == e.metadata.user);
+  CHECK(s.streams("konto-\xc3\xa9").value().at(0).stream == stream_id{text});
+  still_usable(s, 2);
+}
+
+template <class F>
+void input_batch() {
+  F f;
+  auto& s = f.store;
+  auto odd = deposit(2);
+  odd.metadata.user = {{"user", "\xc5"}};
+  auto nul = deposit(3);
+  nul.type = std::string("Dep\0osit", 8);
+  auto r = s.append_batch(std::vector<append_request>{
+      request("a-1", expected_version::no_stream(), deposits({1})),
+      request("\xc5", expected_version::any(), deposits({9}), {uuid::v7(), 1}),
+      request("a-2", expected_version::no_stream(), {odd}, {uuid::v7(), 1}),
+      request("a-3", expected_version::no_stream(), {nul}),
+      request("a-1", expected_version::exact(1), deposits({4})),
+  });
+  REQUIRE(r.size() == 5);
+  REQUIRE(r[0]);
+  CHECK(r[1].error().code() == errc::invalid_stream_id);
+  CHECK(r[2].error().code() == errc::invalid_argument);
+  CHECK(r[3].error().code() == errc::invalid_argument);
+  REQUIRE(r[4]);
+  CHECK(r[4]->first_position == 2);
+  still_usable(s, 2);
+}
+
+/// A JSON string of exactly `bytes` bytes of text.
+inline std::string json_of_size(std::size_t bytes) {
+  return '"' + std::string(bytes - 2, 'x') + '"';
+}
+
+template <class F>
+void input_sizes() {
+  F f;
+  auto& s = f.store;
+  const auto event_of = [](std::size_t bytes) {
+    auto e = deposit(1);
+    e.data = json_of_size(bytes);
+    return e;
+  };
+  // Data: the limit is in, one byte more is out.
+  auto big = event_of(store_limits::max_data_bytes + 1);
+  auto r = s.append("big-1", expected_version::any(), {big}, {uuid::v7(), 1});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == errc::too_large);
+  auto at_limit = event_of(store_limits::max_data_bytes);
+  auto stored = s.append("big-1", expected_version::no_stream(), {at_limit});
+  REQUIRE(stored);
+  CHECK(s.read_stream("big-1").value().at(0).data == at_limit.data);
+  // Metadata, keys and values together.
+  auto meta = deposit(2);
+  meta.metadata.user = {{"a", std::string(store_limits::max_metadata_bytes / 2, 'm')},
+                        {"b", std::string(store_limits::max_metadata_bytes / 2, 'm')}};
+  CHECK(s.append("big-2", expected_version::any(), {meta}).error().code() == errc::too_large);
+  meta.metadata.user.erase("b");
+  REQUIRE(s.append("big-2", expected_version::no_stream(), {meta}));
+  CHECK(s.read_stream("big-2").value().at(0).metadata.user == meta.metadata.user);
+  // A type name.
+  auto typed = deposit(3);
+  typed.type = std::string(store_limits::max_type_bytes + 1, 'T');
+  CHECK(s.append("big-3", expected_version::any(), {typed}).error().code() == errc::too_large);
+  // One append: events within their limits, too many together. In a batch
+  // it fails alone.
+  const std::size_t each = store_limits::max_data_bytes - 16;
+  std::vector<event_data> many;
+  while (many.size() * each <= store_limits::max_append_bytes)
+    many.push_back(event_of(each));
+  auto batch = s.append_batch(std::vector<append_request>{
+      request("big-4", expected_version::any(), many),
+      request("big-5", expected_version::no_stream(), deposits({4})),
+  });
+  REQUIRE(batch.size() == 2);
+  CHECK(batch[0].error().code() == errc::too_large);
+  REQUIRE(batch[1]);
+  CHECK(s.stream_version("big-4").value() == 0);
+  still_usable(s, 3);
+}
+
+template <class F>
+void input_dead_letter_text() {
+  F f;
+  auto& s = f.store;
+  REQUIRE(s.append("a-1", expected_version::no_stream(), deposits({1})));
+  const auto event = s.read_stream("a-1").value().at(0);
+  // An exception's message in Latin-1, with a NUL: stored, made text.
+  auto id = s.add_dead_letter({0, "mailer", event, std::string("caf\xe9\0!", 6), 1, {}});
+  REQUIRE(id);
+  const auto letters = s.dead_letters("mailer").value();
+  REQUIRE(letters.size() == 1);
+  CHECK(letters[0].error == "caf\xef\xbf\xbd\xef\xbf\xbd!");
+  CHECK(s.add_dead_letter({0, "mail\xe9r", event, "x", 1, {}}).error().code() ==
+        errc::invalid_argument);
+}
+
 }  // namespace factum_test::conformance
 
 #define FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, FN, TITLE)                \
@@ -1354,4 +1532,9 @@ void command_id_in_batch() {
                           "command id: the record holds every stream and the digest")              \
   FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_failed_append,                                 \
                           "command id: a failed append records nothing")                           \
-  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_in_batch, "command id: checked inside a batch")
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, command_id_in_batch,                                      \
+                          "command id: checked inside a batch")                                    \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, input_text, "input: names and metadata are UTF-8 text")   \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, input_batch, "input: a bad request fails alone")          \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, input_sizes, "input: size limits")                        \
+  FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, input_dead_letter_text, "input: a dead letter's message")

@@ -5,6 +5,7 @@
 // between the commit and the reply).
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include <factum/store/event_store.hpp>
@@ -20,6 +21,9 @@ class faulty_store final : public factum::event_store {
     fail_code_ = code;
     fail_before_.store(n);
   }
+  /// The next `n` appends throw `what` from inside the backend (a library
+  /// or an allocation failing), before writing.
+  void throw_appends(int n) { throw_before_.store(n); }
   /// The next `n` appends are stored, then reported as failed.
   void lose_replies(int n) { fail_after_.store(n); }
   /// Faults hit only appends whose first stream starts with `prefix`
@@ -27,17 +31,7 @@ class faulty_store final : public factum::event_store {
   void only_streams(std::string prefix) { prefix_ = std::move(prefix); }
   [[nodiscard]] int appends() const { return appends_.load(); }
 
-  factum::result<std::vector<factum::stream_info>> streams(std::string_view prefix,
-                                                           std::size_t limit) override {
-    return inner_->streams(prefix, limit);
-  }
   factum::result<factum::position> head() override { return inner_->head(); }
-  factum::result<void> save_checkpoint(std::string_view s, const factum::position& p) override {
-    return inner_->save_checkpoint(s, p);
-  }
-  factum::result<std::optional<factum::position>> load_checkpoint(std::string_view s) override {
-    return inner_->load_checkpoint(s);
-  }
   factum::result<std::vector<std::pair<std::string, factum::position>>> checkpoints() override {
     return inner_->checkpoints();
   }
@@ -45,22 +39,33 @@ class faulty_store final : public factum::event_store {
       factum::command_id id) override {
     return inner_->load_command(id);
   }
-  factum::result<std::uint64_t> add_dead_letter(const factum::dead_letter& d) override {
-    return inner_->add_dead_letter(d);
-  }
-  factum::result<std::vector<factum::dead_letter>> dead_letters(std::string_view s) override {
-    return inner_->dead_letters(s);
-  }
   factum::result<void> remove_dead_letter(std::uint64_t id) override {
     return inner_->remove_dead_letter(id);
   }
 
  protected:
+  factum::result<std::vector<factum::stream_info>> do_streams(std::string_view prefix,
+                                                              std::size_t limit) override {
+    return inner_->streams(prefix, limit);
+  }
+  factum::result<void> do_save_checkpoint(std::string_view s, const factum::position& p) override {
+    return inner_->save_checkpoint(s, p);
+  }
+  factum::result<std::optional<factum::position>> do_load_checkpoint(std::string_view s) override {
+    return inner_->load_checkpoint(s);
+  }
+  factum::result<std::uint64_t> do_add_dead_letter(const factum::dead_letter& d) override {
+    return inner_->add_dead_letter(d);
+  }
+  factum::result<std::vector<factum::dead_letter>> do_dead_letters(std::string_view s) override {
+    return inner_->dead_letters(s);
+  }
   factum::result<factum::append_result> do_append(std::span<const factum::stream_write> writes,
                                                   const factum::append_options& options) override {
     ++appends_;
     const bool target = writes.empty() || writes[0].stream.view().starts_with(prefix_);
     if (target && take(fail_before_)) return factum::error{fail_code_, "injected before the write"};
+    if (target && take(throw_before_)) throw std::runtime_error("injected throw");
     auto r = inner_->append(writes, options);
     if (r && target && take(fail_after_))
       return factum::error{factum::errc::storage_io, "injected after the write"};
@@ -98,6 +103,7 @@ class faulty_store final : public factum::event_store {
   std::shared_ptr<factum::event_store> inner_;
   std::atomic<int> fail_before_{0};
   std::atomic<int> fail_after_{0};
+  std::atomic<int> throw_before_{0};
   std::atomic<int> appends_{0};
   std::string prefix_;
   factum::errc fail_code_ = factum::errc::storage_io;

@@ -17,7 +17,7 @@ namespace factum {
 enum class errc {
   concurrency_conflict = 1,  ///< a stream's version was not the expected one
   event_id_conflict,         ///< an event id is stored already with other content or stream
-  invalid_stream_id,         ///< empty, too long, or holds a NUL byte
+  invalid_stream_id,         ///< empty, too long, not UTF-8, or holds a NUL byte
   invalid_argument,          ///< a malformed request (empty append, zero limit ...)
   unknown_event_type,        ///< a stored type name that the codec does not know
   malformed_event,           ///< stored event data that is not valid JSON
@@ -32,6 +32,7 @@ enum class errc {
   stopped,                   ///< the runtime is stopped and takes no more commands
   domain_exception,          ///< domain code (execute, apply, a codec) threw an exception
   command_id_conflict,       ///< a command id recorded for other streams or another command
+  too_large,                 ///< an event or an append over the store's limits (store_limits)
 };
 
 /// The category of `factum::errc`; its name is "factum".

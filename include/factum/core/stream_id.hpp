@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include <factum/core/detail/utf8.hpp>
 #include <factum/core/result.hpp>
 
 namespace factum {
@@ -15,7 +16,8 @@ namespace factum {
 /// The category is the part before the first '-' (the aggregate type's
 /// `category`); it groups streams without costing anything per stream.
 /// A stream id is checked where it enters the store: it must be 1 to
-/// `max_size` bytes and hold no NUL byte (`validate`).
+/// `max_size` bytes of well-formed UTF-8 with no NUL byte (`validate`), so
+/// every backend stores it as text and gives it back byte for byte.
 /// ```
 /// factum::stream_id s = factum::stream_id::of("account", "acc-1");
 /// s.category();  // "account"
@@ -46,6 +48,8 @@ class stream_id {
                                                 " bytes, more than " + std::to_string(max_size)};
     if (name.find('\0') != std::string_view::npos)
       return error{errc::invalid_stream_id, "stream id holds a NUL byte"};
+    if (!detail::is_utf8(name))
+      return error{errc::invalid_stream_id, "stream id is not well-formed UTF-8"};
     return {};
   }
   [[nodiscard]] result<void> validate() const { return validate(name_); }

@@ -18,6 +18,26 @@
 
 namespace factum {
 
+/// What every store accepts, checked by `event_store` before any backend
+/// sees a request, so memory, SQLite and PostgreSQL refuse the same input
+/// the same way (docs/store.md, "Input rules").
+///
+/// Text (stream ids, event types, metadata keys and values, subscriber
+/// names, a `streams` prefix) is well-formed UTF-8 with no NUL byte:
+/// `errc::invalid_stream_id` for a stream id, `errc::invalid_argument` for
+/// the rest. Sizes over these limits are `errc::too_large`.
+struct store_limits {
+  /// An event's data, the JSON text: 16 MiB.
+  static constexpr std::size_t max_data_bytes = std::size_t{16} << 20;
+  /// An event's user metadata, its keys and values together: 1 MiB.
+  static constexpr std::size_t max_metadata_bytes = std::size_t{1} << 20;
+  /// An event type's name: 512 bytes (as a stream id).
+  static constexpr std::size_t max_type_bytes = 512;
+  /// One append, every event's data and metadata together: 64 MiB. A batch
+  /// (`append_batch`) may hold many appends; a backend splits it as it needs.
+  static constexpr std::size_t max_append_bytes = std::size_t{64} << 20;
+};
+
 /// Events for one stream in an append, with the version the writer expects.
 ///
 /// A write with no events and an expected version of `exact(n)` or
@@ -259,8 +279,8 @@ class event_store {
   /// for (const auto& s : store.streams("account-").value())
   ///   std::cout << s.stream.str() << " at version " << s.version << '\n';
   /// ```
-  [[nodiscard]] virtual result<std::vector<stream_info>> streams(std::string_view prefix = {},
-                                                                 std::size_t limit = no_limit) = 0;
+  [[nodiscard]] result<std::vector<stream_info>> streams(std::string_view prefix = {},
+                                                         std::size_t limit = no_limit);
   /// The position of the last committed event (`position::start()` when empty).
   [[nodiscard]] virtual result<position> head() = 0;
 
@@ -273,10 +293,9 @@ class event_store {
       std::uint64_t max_version = std::numeric_limits<std::uint64_t>::max());
 
   /// Stores a subscriber's position (after the events it handled).
-  virtual result<void> save_checkpoint(std::string_view subscriber, const position& p) = 0;
+  result<void> save_checkpoint(std::string_view subscriber, const position& p);
   /// A subscriber's stored position; nullopt when it never saved one.
-  [[nodiscard]] virtual result<std::optional<position>> load_checkpoint(
-      std::string_view subscriber) = 0;
+  [[nodiscard]] result<std::optional<position>> load_checkpoint(std::string_view subscriber);
   /// Every subscriber's stored position, by name.
   [[nodiscard]] virtual result<std::vector<std::pair<std::string, position>>> checkpoints() = 0;
 
@@ -285,11 +304,13 @@ class event_store {
   /// an append is a replay of it.
   [[nodiscard]] virtual result<std::optional<command_record>> load_command(command_id id) = 0;
 
-  /// Stores a dead letter and returns its id. Its `event` must be a stored one.
-  virtual result<std::uint64_t> add_dead_letter(const dead_letter& letter) = 0;
+  /// Stores a dead letter and returns its id. Its `event` must be a stored
+  /// one. Its `error` text is stored as given, except that bytes that are not
+  /// UTF-8 (an exception's message in another encoding) become U+FFFD: a
+  /// dead letter is never refused for its message.
+  result<std::uint64_t> add_dead_letter(const dead_letter& letter);
   /// Dead letters in the order they were added, of one subscriber or all.
-  [[nodiscard]] virtual result<std::vector<dead_letter>> dead_letters(
-      std::string_view subscriber = {}) = 0;
+  [[nodiscard]] result<std::vector<dead_letter>> dead_letters(std::string_view subscriber = {});
   /// Deletes one; `errc::not_found` when there is no such id.
   virtual result<void> remove_dead_letter(std::uint64_t id) = 0;
 
@@ -332,8 +353,8 @@ class event_store {
 
  protected:
   // Backends implement these; the public functions above check arguments
-  // first (stream ids, empty batches, duplicate ids), so backends see only
-  // well-formed requests.
+  // first (stream ids, empty batches, duplicate ids, the input rules of
+  // `store_limits`), so backends see only well-formed requests.
   virtual result<append_result> do_append(std::span<const stream_write> writes,
                                           const append_options& options) = 0;
   /// Default: `do_append` for each request. Backends see only requests that
@@ -354,8 +375,17 @@ class event_store {
   virtual result<std::optional<snapshot>> do_load_snapshot(const stream_id& stream,
                                                            std::uint32_t schema_version,
                                                            std::uint64_t max_version) = 0;
+  virtual result<std::vector<stream_info>> do_streams(std::string_view prefix,
+                                                      std::size_t limit) = 0;
+  virtual result<void> do_save_checkpoint(std::string_view subscriber, const position& p) = 0;
+  virtual result<std::optional<position>> do_load_checkpoint(std::string_view subscriber) = 0;
+  virtual result<std::uint64_t> do_add_dead_letter(const dead_letter& letter) = 0;
+  virtual result<std::vector<dead_letter>> do_dead_letters(std::string_view subscriber) = 0;
 
  private:
+  /// `append_batch` for the requests that passed validation (`valid`).
+  void append_valid(std::span<const append_request> requests, std::span<const std::size_t> valid,
+                    std::vector<result<append_result>>& out);
   [[nodiscard]] telemetry_sink* telemetry() const noexcept {
     return telemetry_.load(std::memory_order_acquire);
   }

@@ -67,17 +67,9 @@ class postgres_store final : public event_store {
   /// True: `append_batch` is one transaction and one round trip.
   [[nodiscard]] bool prefers_batches() const noexcept override;
 
-  [[nodiscard]] result<std::vector<stream_info>> streams(std::string_view prefix = {},
-                                                         std::size_t limit = no_limit) override;
   [[nodiscard]] result<position> head() override;
-  result<void> save_checkpoint(std::string_view subscriber, const position& p) override;
-  [[nodiscard]] result<std::optional<position>> load_checkpoint(
-      std::string_view subscriber) override;
   [[nodiscard]] result<std::vector<std::pair<std::string, position>>> checkpoints() override;
   [[nodiscard]] result<std::optional<command_record>> load_command(command_id id) override;
-  result<std::uint64_t> add_dead_letter(const dead_letter& letter) override;
-  [[nodiscard]] result<std::vector<dead_letter>> dead_letters(
-      std::string_view subscriber = {}) override;
   result<void> remove_dead_letter(std::uint64_t id) override;
 
   /// LISTEN on the schema's channel: `fn` runs on the store's listener
@@ -90,6 +82,11 @@ class postgres_store final : public event_store {
   [[nodiscard]] result<std::unique_ptr<ownership>> try_own(std::string_view name) override;
 
  protected:
+  result<std::vector<stream_info>> do_streams(std::string_view prefix, std::size_t limit) override;
+  result<void> do_save_checkpoint(std::string_view subscriber, const position& p) override;
+  result<std::optional<position>> do_load_checkpoint(std::string_view subscriber) override;
+  result<std::uint64_t> do_add_dead_letter(const dead_letter& letter) override;
+  result<std::vector<dead_letter>> do_dead_letters(std::string_view subscriber) override;
   result<append_result> do_append(std::span<const stream_write> writes,
                                   const append_options& options) override;
   std::vector<result<append_result>> do_append_batch(

@@ -66,20 +66,17 @@ class sqlite_store final : public event_store {
   /// one fsync.
   [[nodiscard]] bool prefers_batches() const noexcept override;
 
-  [[nodiscard]] result<std::vector<stream_info>> streams(std::string_view prefix = {},
-                                                         std::size_t limit = no_limit) override;
   [[nodiscard]] result<position> head() override;
-  result<void> save_checkpoint(std::string_view subscriber, const position& p) override;
-  [[nodiscard]] result<std::optional<position>> load_checkpoint(
-      std::string_view subscriber) override;
   [[nodiscard]] result<std::vector<std::pair<std::string, position>>> checkpoints() override;
   [[nodiscard]] result<std::optional<command_record>> load_command(command_id id) override;
-  result<std::uint64_t> add_dead_letter(const dead_letter& letter) override;
-  [[nodiscard]] result<std::vector<dead_letter>> dead_letters(
-      std::string_view subscriber = {}) override;
   result<void> remove_dead_letter(std::uint64_t id) override;
 
  protected:
+  result<std::vector<stream_info>> do_streams(std::string_view prefix, std::size_t limit) override;
+  result<void> do_save_checkpoint(std::string_view subscriber, const position& p) override;
+  result<std::optional<position>> do_load_checkpoint(std::string_view subscriber) override;
+  result<std::uint64_t> do_add_dead_letter(const dead_letter& letter) override;
+  result<std::vector<dead_letter>> do_dead_letters(std::string_view subscriber) override;
   result<append_result> do_append(std::span<const stream_write> writes,
                                   const append_options& options) override;
   /// One `BEGIN IMMEDIATE` for the batch. A request that fails after it began

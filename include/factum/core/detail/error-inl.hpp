@@ -46,6 +46,8 @@ class factum_category final : public std::error_category {
         return "domain code threw an exception";
       case errc::command_id_conflict:
         return "command id already used for other streams or another command";
+      case errc::too_large:
+        return "an event or an append is larger than the store accepts";
     }
     return "unknown factum error " + std::to_string(ev);
   }

@@ -14,6 +14,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <factum/core/detail/utf8.hpp>
+
 namespace factum::detail {
 
 /// One registered field: its JSON name and its member pointer.
@@ -40,33 +42,6 @@ inline constexpr bool is_plain_field_v =
      !std::is_same_v<M, char8_t> && !std::is_same_v<M, char16_t> && !std::is_same_v<M, char32_t>);
 
 // ---- validation ----
-
-/// The length of the UTF-8 sequence of 2 to 4 bytes at `p`, or 0 when it is
-/// not well-formed (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF).
-inline std::size_t utf8_length(const char* p, const char* end) noexcept {
-  const auto b0 = static_cast<unsigned char>(*p);
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 1;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 2;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 3;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (static_cast<std::size_t>(end - p) <= n) return 0;
-  for (std::size_t i = 1; i <= n; ++i) {
-    const auto b = static_cast<unsigned char>(p[i]);
-    if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF)) return 0;
-  }
-  return n + 1;
-}
 
 class json_validator {
  public:
@@ -384,20 +359,6 @@ bool read_plain(std::string_view text, T& out, const Fields& fields) {
     if (!r.eat('}')) return false;
   }
   return r.at_end() && seen == (1ull << count) - 1;
-}
-
-/// Whether `s` is well-formed UTF-8 (so the direct writer may copy it).
-[[nodiscard]] inline bool is_utf8(std::string_view s) noexcept {
-  for (const char* p = s.data(); p != s.data() + s.size();) {
-    if (static_cast<unsigned char>(*p) < 0x80) {
-      ++p;
-      continue;
-    }
-    const std::size_t n = utf8_length(p, s.data() + s.size());
-    if (n == 0) return false;
-    p += n;
-  }
-  return true;
 }
 
 inline void write_string(std::string& out, std::string_view s) {

@@ -62,9 +62,21 @@ class committer {
         requests.swap(requests_);
         waiters.swap(waiters_);
       }
-      auto results = store_.append_batch(requests);
+      // `append_batch` answers every request, and turns what a backend
+      // throws into errors; what could still throw here (an allocation)
+      // fails the batch, as nothing may end this thread by an exception.
+      std::vector<result<append_result>> results;
+      try {
+        results = store_.append_batch(requests);
+      } catch (...) {
+        results.clear();
+      }
       for (std::size_t i = 0; i < waiters.size(); ++i)
-        waiters[i]->committed(std::move(results[i]), std::move(requests[i]));
+        waiters[i]->committed(
+            i < results.size() ? std::move(results[i])
+                               : result<append_result>{error{
+                                     errc::storage_io, "the group commit failed (out of memory)"}},
+            std::move(requests[i]));
       requests.clear();
       waiters.clear();
     }

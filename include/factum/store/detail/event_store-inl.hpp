@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include <factum/core/detail/json_text.hpp>
+#include <factum/core/detail/utf8.hpp>
 #include <factum/telemetry/detail/report.hpp>
 
 namespace factum {
@@ -20,9 +21,55 @@ constexpr std::uint64_t checked_version(expected_version x) noexcept {
   return x.is_exact() ? x.value() : 0;
 }
 
+/// `errc::invalid_argument` unless `text` is well-formed UTF-8 with no NUL
+/// byte (`store_limits`); `what` names it in the message.
+inline result<void> check_text(std::string_view text, std::string_view what) {
+  if (is_text(text)) return {};
+  return error{errc::invalid_argument,
+               std::string(what) + (text.find('\0') != std::string_view::npos
+                                        ? " holds a NUL byte"
+                                        : " is not well-formed UTF-8")};
+}
+
+/// Refuses an event that breaks the input rules (`store_limits`): no type,
+/// a type or metadata that is not text, data that is not JSON, a nil id, or
+/// sizes over the limits. `bytes` adds up the append's data and metadata.
+inline result<void> check_event(const stream_id& stream, const event_data& e, std::size_t& bytes) {
+  const auto where = [&] { return "an event for '" + stream.str() + "'"; };
+  if (e.type.empty()) return error{errc::invalid_argument, where() + " has no type"};
+  if (e.type.size() > store_limits::max_type_bytes)
+    return error{errc::too_large, where() + " has a type name of " + std::to_string(e.type.size()) +
+                                      " bytes, more than " +
+                                      std::to_string(store_limits::max_type_bytes)};
+  if (auto ok = check_text(e.type, "the type of " + where()); !ok) return ok;
+  if (e.data.size() > store_limits::max_data_bytes)
+    return error{errc::too_large, where() + " of type '" + e.type + "' has " +
+                                      std::to_string(e.data.size()) + " bytes of data, more than " +
+                                      std::to_string(store_limits::max_data_bytes)};
+  if (!is_valid_json(e.data))
+    return error{errc::invalid_argument, "the data of " + where() + " is not valid JSON"};
+  if (e.id.is_nil()) return error{errc::invalid_argument, where() + " has a nil id"};
+  std::size_t meta = 0;
+  for (const auto& [key, value] : e.metadata.user) {
+    if (auto ok = check_text(key, "a metadata key of " + where()); !ok) return ok;
+    if (auto ok = check_text(value, "metadata '" + key + "' of " + where()); !ok) return ok;
+    meta += key.size() + value.size();
+  }
+  if (meta > store_limits::max_metadata_bytes)
+    return error{errc::too_large, where() + " has " + std::to_string(meta) +
+                                      " bytes of user metadata, more than " +
+                                      std::to_string(store_limits::max_metadata_bytes)};
+  bytes += e.data.size() + meta;
+  if (bytes > store_limits::max_append_bytes)
+    return error{errc::too_large, "an append to '" + stream.str() + "' holds more than " +
+                                      std::to_string(store_limits::max_append_bytes) +
+                                      " bytes of event data and metadata"};
+  return {};
+}
+
 /// Refuses a malformed append: no stream, a bad stream id, a stream twice, an
-/// event without type, id or JSON data, an event id twice, a condition (no
-/// events) without a version, or no event at all.
+/// event that breaks the input rules (`check_event`), an event id twice, a
+/// condition (no events) without a version, or no event at all.
 inline result<void> check_writes(std::span<const stream_write> writes) {
   if (writes.empty()) return error{errc::invalid_argument, "an append names no stream"};
   // Small appends (the usual: one stream, a few events) are checked for
@@ -34,6 +81,7 @@ inline result<void> check_writes(std::span<const stream_write> writes) {
   const bool small = writes.size() <= 8 && events <= 32;
   std::unordered_set<std::string_view> streams;
   std::unordered_set<event_id> ids;
+  std::size_t bytes = 0;  // data and metadata of every event so far
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const auto& w = writes[i];
     if (auto ok = w.stream.validate(); !ok) return ok;
@@ -52,13 +100,7 @@ inline result<void> check_writes(std::span<const stream_write> writes) {
                        "no_stream()"};
     for (std::size_t k = 0; k < w.events.size(); ++k) {
       const auto& e = w.events[k];
-      if (e.type.empty())
-        return error{errc::invalid_argument, "an event for '" + w.stream.str() + "' has no type"};
-      if (!is_valid_json(e.data))
-        return error{errc::invalid_argument,
-                     "the data of an event for '" + w.stream.str() + "' is not valid JSON"};
-      if (e.id.is_nil())
-        return error{errc::invalid_argument, "an event for '" + w.stream.str() + "' has a nil id"};
+      if (auto ok = check_event(w.stream, e, bytes); !ok) return ok;
       bool seen = false;
       if (small) {
         for (std::size_t j = 0; j <= i && !seen; ++j) {
@@ -90,6 +132,51 @@ inline error conflict_error(const stream_id& stream, expected_version expected,
   e.conflict = conflict_detail{stream.str(), expected.to_string(), actual};
   return e;
 }
+
+/// `fn()`, with anything it throws turned into `errc::storage_io` naming
+/// what it was `doing`: no exception from a backend (an allocation that
+/// failed, a library that throws) leaves the store through its interface.
+/// A backend rolls its own transaction back (an RAII guard) as the exception
+/// passes; this only turns it into the caller's error. The outcome of a
+/// write that threw is unknown to the caller, as for any `storage_io`.
+template <class Fn>
+auto guarded(std::string_view doing, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return error{errc::storage_io, std::string(doing) + ": out of memory"};
+  } catch (const std::exception& e) {
+    return error{errc::storage_io, std::string(doing) + ": the store threw: " + e.what()};
+  } catch (...) {
+    return error{errc::storage_io, std::string(doing) + ": the store threw"};
+  }
+}
+
+/// Checks that a stream's events, read from `from_version`, carry dense
+/// versions from it: a store damaged underneath (a version edited by hand)
+/// is `errc::storage_corrupt`, never events out of order.
+class version_check {
+ public:
+  version_check(const stream_id& stream, std::uint64_t from_version) noexcept
+      : stream_(stream), next_(from_version) {}
+
+  result<void> operator()(const recorded_event& e) {
+    if (e.version == next_) {
+      ++next_;
+      return {};
+    }
+    error err{errc::storage_corrupt, "stream '" + stream_.str() + "' has version " +
+                                         std::to_string(e.version) + " at global position " +
+                                         std::to_string(e.global_position) + " where version " +
+                                         std::to_string(next_) + " belongs"};
+    err.position = e.global_position;
+    return err;
+  }
+
+ private:
+  const stream_id& stream_;
+  std::uint64_t next_;
+};
 
 /// Decides a replayed append, once some of its event ids are found stored.
 ///
@@ -248,7 +335,8 @@ inline result<append_result> event_store::append(std::span<const stream_write> w
   if (auto ok = detail::check_writes(writes); !ok) return std::move(ok).error();
   detail::telemetry_span s{
       telemetry(), detail::store_append, {{"stream", writes.front().stream.view()}}};
-  auto r = do_append(writes, options);
+  auto r = detail::guarded("appending to '" + writes.front().stream.str() + "'",
+                           [&] { return do_append(writes, options); });
   if (s.active()) detail::end_span(s, r, detail::count_events(writes), detail::count_bytes(writes));
   return r;
 }
@@ -272,6 +360,22 @@ inline std::vector<result<append_result>> event_store::append_batch(
       valid.push_back(i);
   }
   if (valid.empty()) return out;
+  // Thrown by a backend (after its own rollback) or by an allocation here,
+  // an exception leaves the batch's outcome unknown: every request that
+  // passed validation gets the error.
+  auto done = detail::guarded("appending a batch", [&]() -> result<void> {
+    append_valid(requests, valid, out);
+    return {};
+  });
+  if (!done)
+    for (const std::size_t i : valid)
+      out[i] = done.error();
+  return out;
+}
+
+inline void event_store::append_valid(std::span<const append_request> requests,
+                                      std::span<const std::size_t> valid,
+                                      std::vector<result<append_result>>& out) {
   // The common case, every request valid, passes the caller's span as is;
   // only a batch with invalid requests copies the valid ones.
   std::vector<append_request> kept;
@@ -298,7 +402,6 @@ inline std::vector<result<append_result>> event_store::append_batch(
                         ? std::move(answers[k])
                         : result<append_result>{error{
                               errc::storage_io, "the backend gave no result for this request"}};
-  return out;
 }
 
 inline std::vector<result<append_result>> event_store::do_append_batch(
@@ -316,7 +419,17 @@ inline result<std::vector<recorded_event>> event_store::read_stream(const stream
   if (auto ok = stream.validate(); !ok) return std::move(ok).error();
   if (limit == 0) return std::vector<recorded_event>{};
   detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", stream.view()}}};
-  auto r = do_read_stream(stream, std::max<std::uint64_t>(from_version, 1), limit);
+  const std::uint64_t from = std::max<std::uint64_t>(from_version, 1);
+  auto r = detail::guarded("reading stream '" + stream.str() + "'",
+                           [&] { return do_read_stream(stream, from, limit); });
+  if (r) {
+    detail::version_check dense{stream, from};
+    for (const auto& e : *r)
+      if (auto ok = dense(e); !ok) {
+        r = std::move(ok).error();
+        break;
+      }
+  }
   if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
   return r;
 }
@@ -326,14 +439,20 @@ inline result<std::uint64_t> event_store::scan_stream(
     const std::function<void(const recorded_event&)>& fn) {
   if (auto ok = stream.validate(); !ok) return std::move(ok).error();
   detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", stream.view()}}};
-  if (!s.active()) return do_scan_stream(stream, std::max<std::uint64_t>(from_version, 1), fn);
+  const std::uint64_t from = std::max<std::uint64_t>(from_version, 1);
+  // `fn` sees only dense versions: after the first out of place, no more
+  // events, and the scan answers `storage_corrupt`.
+  detail::version_check dense{stream, from};
+  result<void> broken;
   std::uint64_t bytes = 0;
-  auto r = do_scan_stream(stream, std::max<std::uint64_t>(from_version, 1),
-                          [&](const recorded_event& e) {
-                            bytes += e.data.size();
-                            fn(e);
-                          });
-  detail::end_span(s, r, r ? *r : 0, bytes);
+  auto r = do_scan_stream(stream, from, [&](const recorded_event& e) {
+    if (!broken) return;
+    if (broken = dense(e); !broken) return;
+    bytes += e.data.size();
+    fn(e);
+  });
+  if (r && !broken) r = std::move(broken).error();
+  if (s.active()) detail::end_span(s, r, r ? *r : 0, bytes);
   return r;
 }
 
@@ -356,7 +475,8 @@ inline result<std::vector<recorded_event>> event_store::read_all(position after,
                                                                  const type_filter& types) {
   if (limit == 0) return std::vector<recorded_event>{};
   detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", "$all"}}};
-  auto r = do_read_all(after, limit, types);
+  auto r =
+      detail::guarded("reading the global log", [&] { return do_read_all(after, limit, types); });
   if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
   return r;
 }
@@ -377,6 +497,39 @@ inline result<std::optional<snapshot>> event_store::load_snapshot(const stream_i
                                                                   std::uint64_t max_version) {
   if (auto ok = stream.validate(); !ok) return std::move(ok).error();
   return do_load_snapshot(stream, schema_version, max_version);
+}
+
+inline result<std::vector<stream_info>> event_store::streams(std::string_view prefix,
+                                                             std::size_t limit) {
+  if (auto ok = detail::check_text(prefix, "a streams prefix"); !ok) return std::move(ok).error();
+  if (limit == 0) return std::vector<stream_info>{};
+  return do_streams(prefix, limit);
+}
+
+inline result<void> event_store::save_checkpoint(std::string_view subscriber, const position& p) {
+  if (auto ok = detail::check_text(subscriber, "a subscriber name"); !ok) return ok;
+  return do_save_checkpoint(subscriber, p);
+}
+
+inline result<std::optional<position>> event_store::load_checkpoint(std::string_view subscriber) {
+  if (auto ok = detail::check_text(subscriber, "a subscriber name"); !ok)
+    return std::move(ok).error();
+  return do_load_checkpoint(subscriber);
+}
+
+inline result<std::uint64_t> event_store::add_dead_letter(const dead_letter& letter) {
+  if (auto ok = detail::check_text(letter.subscriber, "a subscriber name"); !ok)
+    return std::move(ok).error();
+  if (detail::is_text(letter.error)) return do_add_dead_letter(letter);
+  dead_letter cleaned = letter;
+  cleaned.error = detail::to_text(letter.error);
+  return do_add_dead_letter(cleaned);
+}
+
+inline result<std::vector<dead_letter>> event_store::dead_letters(std::string_view subscriber) {
+  if (auto ok = detail::check_text(subscriber, "a subscriber name"); !ok)
+    return std::move(ok).error();
+  return do_dead_letters(subscriber);
 }
 
 }  // namespace factum

@@ -127,8 +127,8 @@ inline result<std::uint64_t> memory_store::do_stream_version(const stream_id& st
   return version_of(stream);
 }
 
-inline result<std::vector<stream_info>> memory_store::streams(std::string_view prefix,
-                                                              std::size_t limit) {
+inline result<std::vector<stream_info>> memory_store::do_streams(std::string_view prefix,
+                                                                 std::size_t limit) {
   std::shared_lock lock(mutex_);
   std::vector<const std::pair<const stream_id, std::vector<std::uint64_t>>*> found;
   for (const auto& entry : streams_)
@@ -174,13 +174,15 @@ inline result<std::optional<snapshot>> memory_store::do_load_snapshot(const stre
   return std::optional<snapshot>{};
 }
 
-inline result<void> memory_store::save_checkpoint(std::string_view subscriber, const position& p) {
+inline result<void> memory_store::do_save_checkpoint(std::string_view subscriber,
+                                                     const position& p) {
   std::unique_lock lock(mutex_);
   checkpoints_.insert_or_assign(std::string(subscriber), p);
   return {};
 }
 
-inline result<std::optional<position>> memory_store::load_checkpoint(std::string_view subscriber) {
+inline result<std::optional<position>> memory_store::do_load_checkpoint(
+    std::string_view subscriber) {
   std::shared_lock lock(mutex_);
   const auto it = checkpoints_.find(subscriber);
   if (it == checkpoints_.end()) return std::optional<position>{};
@@ -199,7 +201,7 @@ inline result<std::optional<command_record>> memory_store::load_command(command_
   return std::optional<command_record>{it->second};
 }
 
-inline result<std::uint64_t> memory_store::add_dead_letter(const dead_letter& letter) {
+inline result<std::uint64_t> memory_store::do_add_dead_letter(const dead_letter& letter) {
   std::unique_lock lock(mutex_);
   const std::uint64_t p = letter.event.global_position;
   if (p == 0 || p > log_.size() || log_[p - 1].id != letter.event.id)
@@ -212,7 +214,7 @@ inline result<std::uint64_t> memory_store::add_dead_letter(const dead_letter& le
   return dead_letters_.rbegin()->first;
 }
 
-inline result<std::vector<dead_letter>> memory_store::dead_letters(std::string_view subscriber) {
+inline result<std::vector<dead_letter>> memory_store::do_dead_letters(std::string_view subscriber) {
   std::shared_lock lock(mutex_);
   std::vector<dead_letter> out;
   for (const auto& [id, letter] : dead_letters_)
