@@ -17,6 +17,7 @@ namespace sq = detail::sqlite;
 namespace {
 
 constexpr std::int64_t schema_version = 1;
+constexpr std::int64_t max_int64 = std::numeric_limits<std::int64_t>::max();
 
 // Streams and event types get integer keys: a row of `events` and its
 // (stream_key, version) index entry stay narrow, so a transaction spread over
@@ -592,6 +593,10 @@ struct sqlite_store::impl {
             sql_max_version, [&](sq::statement& st) { st.bind(1, *key); },
             "reading stream versions");
         if (!v) return std::move(v).error();
+        if (*v < 0 || *v > max_int64 - static_cast<std::int64_t>(w.events.size()))
+          return error{errc::storage_corrupt, "stream '" + w.stream.str() + "' is at version " +
+                                                  std::to_string(*v) +
+                                                  ", where no more events fit"};
         versions[i] = static_cast<std::uint64_t>(*v);
       }
       if (!w.expected.matches(versions[i])) {
@@ -606,6 +611,9 @@ struct sqlite_store::impl {
         sql_max_position, [](auto&) {}, "reading the log head");
     if (!next) return std::move(next).error();
     std::int64_t pos = *next;
+    if (pos < 0 || pos > max_int64 - static_cast<std::int64_t>(detail::count_events(writes)))
+      return error{errc::storage_corrupt,
+                   "the log is at position " + std::to_string(pos) + ", where no more events fit"};
 
     append_result out;
     out.first_position = static_cast<std::uint64_t>(pos + 1);
@@ -645,7 +653,7 @@ struct sqlite_store::impl {
         if (e.metadata.user.empty()) {
           st.bind_null(12);
         } else {
-          user = json(e.metadata.user).dump();
+          detail::encode_user_metadata(e.metadata.user, user);
           st.bind(12, user);
         }
         if (const int rc = st.step(); rc != SQLITE_DONE) {

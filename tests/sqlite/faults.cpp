@@ -581,3 +581,37 @@ TEST_CASE("sqlite: a refused append keeps no transaction, other writers go on",
   CHECK(other.stream_version("account-1").value() == 1);
   CHECK(raw_sql(file, "PRAGMA integrity_check") == "ok\n");
 }
+
+TEST_CASE("sqlite: stored numbers out of range are errors, not undefined behaviour",
+          "[sqlite][faults]") {
+  temp_dir dir;
+  const auto file = dir / "bank.db";
+  const command_id cmd = uuid::v7();
+  {
+    auto s = sqlite_store::open(file).value();
+    REQUIRE(s.append("account-1", expected_version::no_stream(), {deposit(1)}, {cmd, 1}));
+  }
+  // A command record whose numbers are not unsigned integers (found by the
+  // fuzzer: get<uint64_t>() of 1e300 converts with undefined behaviour).
+  for (const char* number : {"1e300", "-1", "1.5"}) {
+    INFO(number);
+    CHECK(raw_sql(file, std::string("UPDATE commands SET result = '{\"streams\":[[\"account-1\",1,"
+                                    "1]],\"first\":") +
+                            number + ",\"last\":1,\"digest\":1}'")
+              .empty());
+    auto s = sqlite_store::open(file).value();
+    CHECK(s.load_command(cmd).error().code() == errc::malformed_event);
+    CHECK(s.append("account-1", expected_version::any(), {deposit(2)}, {cmd, 1}).error().code() ==
+          errc::malformed_event);
+  }
+  // A log at its last position: an append says so instead of overflowing.
+  CHECK(raw_sql(file, "UPDATE events SET position = 9223372036854775807").empty());
+  auto s = sqlite_store::open(file).value();
+  auto full = s.append("account-2", expected_version::any(), {deposit(3)});
+  REQUIRE_FALSE(full);
+  CHECK(full.error().code() == errc::storage_corrupt);
+  // An expected version no store can hold is refused, not wrapped.
+  CHECK(s.append("account-1", expected_version::exact(std::uint64_t{1} << 63), {deposit(4)})
+            .error()
+            .code() == errc::invalid_argument);
+}

@@ -1357,6 +1357,10 @@ void input_text() {
     CHECK(s.read_stream(bad).error().code() == errc::invalid_stream_id);
     CHECK(s.load_snapshot(bad, 1).error().code() == errc::invalid_stream_id);
   }
+  // An expected version above what any store holds is not wrapped into a
+  // sentinel (2^64 - 2 was no_stream()).
+  CHECK(s.append("a-1", expected_version::exact(~std::uint64_t{1}), deposits({6})).error().code() ==
+        errc::invalid_argument);
   // A prefix that ends inside a character is not text either.
   CHECK(s.streams("a-\xc3").error().code() == errc::invalid_argument);
   CHECK(s.streams("a-\xc3\xa9").value().empty());  // a whole "é" is fine

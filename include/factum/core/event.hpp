@@ -77,9 +77,15 @@ class expected_version {
     return expected_version{-3};
   }
   /// The stream's version must be exactly `v` (0 is the same as no_stream).
+  /// No store holds a version above 2^63 - 1: such a `v` is not a valid
+  /// expectation (`valid()` is false) and the store refuses it.
   [[nodiscard]] static constexpr expected_version exact(std::uint64_t v) noexcept {
-    return expected_version{static_cast<std::int64_t>(v)};
+    return expected_version{
+        v > static_cast<std::uint64_t>(INT64_MAX) ? out_of_range : static_cast<std::int64_t>(v)};
   }
+
+  /// False for `exact(v)` with a `v` no store can hold.
+  [[nodiscard]] constexpr bool valid() const noexcept { return v_ != out_of_range; }
 
   [[nodiscard]] constexpr bool is_any() const noexcept { return v_ == -1; }
   [[nodiscard]] constexpr bool is_exact() const noexcept { return v_ >= 0; }
@@ -96,6 +102,8 @@ class expected_version {
         return actual == 0;
       case -3:
         return actual > 0;
+      case out_of_range:
+        return false;
       default:
         return actual == static_cast<std::uint64_t>(v_);
     }
@@ -109,6 +117,8 @@ class expected_version {
         return "no_stream";
       case -3:
         return "stream_exists";
+      case out_of_range:
+        return "a version above 2^63-1";
       default:
         return std::to_string(v_);
     }
@@ -117,6 +127,7 @@ class expected_version {
   friend constexpr bool operator==(expected_version, expected_version) noexcept = default;
 
  private:
+  static constexpr std::int64_t out_of_range = -4;
   constexpr explicit expected_version(std::int64_t v) noexcept : v_(v) {}
   std::int64_t v_;
 };

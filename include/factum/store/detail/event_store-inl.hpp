@@ -92,6 +92,10 @@ inline result<void> check_writes(std::span<const stream_write> writes) {
     if (twice)
       return error{errc::invalid_argument,
                    "stream '" + w.stream.str() + "' appears twice in one append"};
+    if (!w.expected.valid())
+      return error{errc::invalid_argument, "stream '" + w.stream.str() +
+                                               "' is expected at a version above 2^63-1, "
+                                               "which no store holds"};
     if (w.events.empty() && !is_checked(w.expected))
       return error{errc::invalid_argument,
                    "no events for stream '" + w.stream.str() + "' and expected version " +
@@ -140,7 +144,7 @@ inline error conflict_error(const stream_id& stream, expected_version expected,
 /// passes; this only turns it into the caller's error. The outcome of a
 /// write that threw is unknown to the caller, as for any `storage_io`.
 template <class Fn>
-auto guarded(std::string_view doing, Fn&& fn) -> decltype(fn()) {
+auto guarded(const char* doing, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
@@ -332,13 +336,15 @@ inline constexpr span_names store_read = FACTUM_TELEMETRY_SPAN("store", "read");
 
 inline result<append_result> event_store::append(std::span<const stream_write> writes,
                                                  const append_options& options) {
-  if (auto ok = detail::check_writes(writes); !ok) return std::move(ok).error();
-  detail::telemetry_span s{
-      telemetry(), detail::store_append, {{"stream", writes.front().stream.view()}}};
-  auto r = detail::guarded("appending to '" + writes.front().stream.str() + "'",
-                           [&] { return do_append(writes, options); });
-  if (s.active()) detail::end_span(s, r, detail::count_events(writes), detail::count_bytes(writes));
-  return r;
+  return detail::guarded("appending", [&]() -> result<append_result> {
+    if (auto ok = detail::check_writes(writes); !ok) return std::move(ok).error();
+    detail::telemetry_span s{
+        telemetry(), detail::store_append, {{"stream", writes.front().stream.view()}}};
+    auto r = do_append(writes, options);
+    if (s.active())
+      detail::end_span(s, r, detail::count_events(writes), detail::count_bytes(writes));
+    return r;
+  });
 }
 
 inline result<append_result> event_store::append(stream_id stream, expected_version expected,
@@ -351,25 +357,25 @@ inline result<append_result> event_store::append(stream_id stream, expected_vers
 inline std::vector<result<append_result>> event_store::append_batch(
     std::span<const append_request> requests) {
   std::vector<result<append_result>> out(requests.size());
-  std::vector<std::size_t> valid;  // indexes of the requests the backend sees
-  valid.reserve(requests.size());
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    if (auto ok = detail::check_writes(requests[i].writes); !ok)
-      out[i] = std::move(ok).error();
-    else
-      valid.push_back(i);
-  }
-  if (valid.empty()) return out;
-  // Thrown by a backend (after its own rollback) or by an allocation here,
-  // an exception leaves the batch's outcome unknown: every request that
-  // passed validation gets the error.
   auto done = detail::guarded("appending a batch", [&]() -> result<void> {
-    append_valid(requests, valid, out);
+    std::vector<std::size_t> valid;  // indexes of the requests the backend sees
+    valid.reserve(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      if (auto ok = detail::check_writes(requests[i].writes); !ok)
+        out[i] = std::move(ok).error();
+      else
+        valid.push_back(i);
+    }
+    if (!valid.empty()) append_valid(requests, valid, out);
     return {};
   });
+  // Thrown by a backend (after its own rollback) or by an allocation here,
+  // an exception leaves the batch's outcome unknown: every request not
+  // refused by validation gets the error (their answers are all moved in
+  // last, so none holds a backend's answer yet).
   if (!done)
-    for (const std::size_t i : valid)
-      out[i] = done.error();
+    for (auto& r : out)
+      if (r) r = done.error();
   return out;
 }
 
@@ -416,22 +422,23 @@ inline std::vector<result<append_result>> event_store::do_append_batch(
 inline result<std::vector<recorded_event>> event_store::read_stream(const stream_id& stream,
                                                                     std::uint64_t from_version,
                                                                     std::size_t limit) {
-  if (auto ok = stream.validate(); !ok) return std::move(ok).error();
-  if (limit == 0) return std::vector<recorded_event>{};
-  detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", stream.view()}}};
-  const std::uint64_t from = std::max<std::uint64_t>(from_version, 1);
-  auto r = detail::guarded("reading stream '" + stream.str() + "'",
-                           [&] { return do_read_stream(stream, from, limit); });
-  if (r) {
-    detail::version_check dense{stream, from};
-    for (const auto& e : *r)
-      if (auto ok = dense(e); !ok) {
-        r = std::move(ok).error();
-        break;
-      }
-  }
-  if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
-  return r;
+  return detail::guarded("reading a stream", [&]() -> result<std::vector<recorded_event>> {
+    if (auto ok = stream.validate(); !ok) return std::move(ok).error();
+    if (limit == 0) return std::vector<recorded_event>{};
+    detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", stream.view()}}};
+    const std::uint64_t from = std::max<std::uint64_t>(from_version, 1);
+    auto r = do_read_stream(stream, from, limit);
+    if (r) {
+      detail::version_check dense{stream, from};
+      for (const auto& e : *r)
+        if (auto ok = dense(e); !ok) {
+          r = std::move(ok).error();
+          break;
+        }
+    }
+    if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
+    return r;
+  });
 }
 
 inline result<std::uint64_t> event_store::scan_stream(
@@ -473,12 +480,13 @@ inline result<std::uint64_t> event_store::do_scan_stream(
 
 inline result<std::vector<recorded_event>> event_store::read_all(position after, std::size_t limit,
                                                                  const type_filter& types) {
-  if (limit == 0) return std::vector<recorded_event>{};
-  detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", "$all"}}};
-  auto r =
-      detail::guarded("reading the global log", [&] { return do_read_all(after, limit, types); });
-  if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
-  return r;
+  return detail::guarded("reading the global log", [&]() -> result<std::vector<recorded_event>> {
+    if (limit == 0) return std::vector<recorded_event>{};
+    detail::telemetry_span s{telemetry(), detail::store_read, {{"stream", "$all"}}};
+    auto r = do_read_all(after, limit, types);
+    if (s.active()) detail::end_span(s, r, r ? r->size() : 0, r ? detail::count_bytes(*r) : 0);
+    return r;
+  });
 }
 
 inline result<std::uint64_t> event_store::stream_version(const stream_id& stream) {

@@ -29,6 +29,12 @@ class id_index {
   }
 
   /// Adds an id known to be absent.
+  /// Makes room for `n` more ids, so the next `n` inserts allocate nothing.
+  void reserve(std::size_t n) {
+    while ((size_ + n) * 2 > slots_.size())
+      grow();
+  }
+
   void insert(std::uint64_t h, std::uint64_t position) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
     place(h, position);

@@ -69,28 +69,56 @@ inline result<append_result> memory_store::append_locked(std::span<const stream_
     if (const auto actual = version_of(w.stream); !w.expected.matches(actual))
       return detail::conflict_error(w.stream, w.expected, actual);
 
+  // What allocates happens before the first change or is undone, and what
+  // changes the store after that cannot throw: an exception (out of memory)
+  // leaves the store as it was.
   append_result out;
   out.first_position = log_.size() + 1;
   const timestamp now = std::chrono::system_clock::now();
+  std::vector<recorded_event> fresh;
+  fresh.reserve(static_cast<std::size_t>(detail::count_events(writes)));
   for (const auto& w : writes) {
-    if (w.events.empty()) {  // a condition, checked above: no entry in streams_
-      const std::uint64_t v = version_of(w.stream);
-      out.streams.push_back({w.stream, v + 1, v});
-      continue;
-    }
-    auto& versions = streams_[w.stream];
-    out.streams.push_back({w.stream, versions.size() + 1, versions.size() + w.events.size()});
-    for (const auto& e : w.events) {
-      const std::uint64_t global = log_.size() + 1;
-      versions.push_back(global);
-      ids_.insert(detail::id_index::hash(e.id), global);
-      log_.push_back(recorded_event{w.stream, versions.size(), global, position::at(global), e.id,
-                                    e.type, e.schema_version, e.data, e.metadata, now});
+    const std::uint64_t v = version_of(w.stream);
+    out.streams.push_back({w.stream, v + 1, v + w.events.size()});
+    for (std::size_t i = 0; i < w.events.size(); ++i) {
+      const auto& e = w.events[i];
+      const std::uint64_t global = out.first_position + fresh.size();
+      fresh.push_back(recorded_event{w.stream, v + 1 + i, global, position::at(global), e.id,
+                                     e.type, e.schema_version, e.data, e.metadata, now});
     }
   }
-  out.last_position = log_.size();
-  if (options.command)
-    commands_.emplace(*options.command, command_record{out, options.command_digest});
+  out.last_position = out.first_position + fresh.size() - 1;
+  ids_.reserve(fresh.size());
+  std::vector<std::vector<std::uint64_t>*> lists(writes.size(), nullptr);
+  std::vector<const stream_id*> created;
+  created.reserve(writes.size());
+  const std::size_t logged = log_.size();
+  try {
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      if (writes[i].events.empty()) continue;  // a condition: no entry in streams_
+      auto [it, inserted] = streams_.try_emplace(writes[i].stream);
+      if (inserted) created.push_back(&writes[i].stream);
+      it->second.reserve(it->second.size() + writes[i].events.size());
+      lists[i] = &it->second;
+    }
+    if (options.command)
+      commands_.emplace(*options.command, command_record{out, options.command_digest});
+    for (auto& e : fresh)
+      log_.push_back(std::move(e));
+  } catch (...) {
+    while (log_.size() > logged)
+      log_.pop_back();
+    if (options.command) commands_.erase(*options.command);  // it was not recorded before
+    for (const stream_id* s : created)
+      streams_.erase(*s);
+    throw;
+  }
+  std::uint64_t global = out.first_position;  // room is reserved: nothing here allocates
+  for (std::size_t i = 0; i < writes.size(); ++i)
+    for (const auto& e : writes[i].events) {
+      lists[i]->push_back(global);
+      ids_.insert(detail::id_index::hash(e.id), global++);
+    }
   return out;
 }
 
