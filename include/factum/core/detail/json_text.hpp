@@ -343,11 +343,15 @@ class plain_reader {
     } else if constexpr (std::is_same_v<M, std::string>) {
       return string(out);
     } else {
+      // Only an integer the field's type holds: out of range, a fraction or
+      // an exponent is left to nlohmann's path, which applies the codec's
+      // rule (json_fields.hpp), and a leading zero is not JSON.
       const auto [next, ec] = std::from_chars(p_, end_, out);
-      // A fraction or exponent is left to nlohmann, which converts it.
       if (ec != std::errc{} || next == p_ ||
           (next != end_ && (*next == '.' || *next == 'e' || *next == 'E')))
         return false;
+      const char* digit = *p_ == '-' ? p_ + 1 : p_;
+      if (*digit == '0' && next - digit > 1) return false;
       p_ = next;
       return true;
     }
@@ -375,6 +379,12 @@ class plain_reader {
         return true;
       }
       if (c < 0x20) return false;
+      if (c >= 0x80) {  // not UTF-8: nlohmann's path refuses it
+        const std::size_t n = utf8_length(p_, end_);
+        if (n == 0) return false;
+        p_ += n;
+        continue;
+      }
       if (c != '\\') {
         ++p_;
         continue;
