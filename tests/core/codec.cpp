@@ -309,11 +309,9 @@ TEST_CASE("codec numbers inside containers are checked too", "[core][codec]") {
   CHECK(std::get<boxed>(decode("[]", "[1,2]", "{}", "[]", "0", "65535").value()).maybe == 65535);
   for (const char* maybe : {"65536", "-1", "0.5", "true", "\"1\""}) {
     INFO("maybe " << maybe);
-    CHECK(decode("[]", "[1,2]", "{}", "[]", "0", maybe).error() == errc::decode_failed);
+    auto e = decode("[]", "[1,2]", "{}", "[]", "0", maybe);
+    CHECK((!e && e.error() == errc::decode_failed));
   }
-  auto deep = decode("[]", "[1,2]", "{}", R"([[{"x":1}],[{"x":1},{"x":40000}]])", "0");
-  REQUIRE_FALSE(deep);
-  CHECK(deep.error().message().find("'nested': [1]: [1]: field 'x'") != std::string::npos);
 
   for (const auto& [bytes, pair, named, nested, f] : std::vector<std::array<std::string_view, 5>>{
            {"[1,353]", "[1,2]", "{}", "[]", "0"},
@@ -334,4 +332,7 @@ TEST_CASE("codec numbers inside containers are checked too", "[core][codec]") {
     auto e = decode(bytes, pair, named, nested, f);
     CHECK((!e && e.error() == errc::decode_failed));
   }
+  auto deep = decode("[]", "[1,2]", "{}", R"([[{"x":1}],[{"x":1},{"x":40000}]])", "0");
+  REQUIRE_FALSE(deep);
+  CHECK(deep.error().message().find("'nested': [1]: [1]: field 'x'") != std::string::npos);
 }
