@@ -1,3 +1,9 @@
+#include <array>
+#include <limits>
+#include <map>
+#include <optional>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include <factum/domain.hpp>
@@ -125,4 +131,208 @@ TEST_CASE("codec refuses versions it cannot reach, naming the missing upcaster",
   CHECK(c::decode(stored("PaymentSent", 1, R"({"pounds":2})")).error() ==
         factum::errc::decode_failed);  // the upcaster threw: no crash
   CHECK(c::decode(stored("PaymentSent", 1, "{oops")).error() == factum::errc::malformed_event);
+}
+
+// nlohmann 3.11 maps no std::optional: a user who stores one writes this.
+template <class T>
+struct nlohmann::adl_serializer<std::optional<T>> {
+  static void to_json(json& j, const std::optional<T>& v) {
+    if (v)
+      j = *v;
+    else
+      j = nullptr;
+  }
+  static void from_json(const json& j, std::optional<T>& v) {
+    v = j.is_null() ? std::nullopt : std::optional<T>(j.get<T>());
+  }
+};
+
+namespace numbers {
+
+struct widths {  // plain: the direct path
+  std::int8_t i8 = 0;
+  std::int16_t i16 = 0;
+  std::int32_t i32 = 0;
+  std::int64_t i64 = 0;
+  std::uint8_t u8 = 0;
+  std::uint16_t u16 = 0;
+  std::uint32_t u32 = 0;
+  std::uint64_t u64 = 0;
+  short s = 0;
+  long l = 0;
+  unsigned long ul = 0;
+  long long ll = 0;
+  bool b = false;
+};
+FACTUM_EVENT(widths, "Widths", 1, i8, i16, i32, i64, u8, u16, u32, u64, s, l, ul, ll, b)
+
+struct widths_v2 : widths {};  // the same fields at version 2: the upcaster chain's DOM path
+FACTUM_EVENT(widths_v2, "WidthsV2", 2, i8, i16, i32, i64, u8, u16, u32, u64, s, l, ul, ll, b)
+inline void factum_upcast(factum::type_tag<widths_v2>, factum::upcast_from<1>, factum::json&) {}
+
+struct inner {
+  std::int16_t x = 0;
+};
+FACTUM_JSON(inner, x)
+
+struct boxed {  // not plain: nlohmann's path, with numbers inside containers
+  std::vector<std::uint8_t> bytes;
+  std::array<std::int32_t, 2> pair{};
+  std::map<std::string, std::int64_t> named;
+  std::vector<std::vector<inner>> nested;
+  std::optional<std::uint16_t> maybe;
+  float f = 0;
+  double d = 0;
+};
+FACTUM_EVENT(boxed, "Boxed", 1, bytes, pair, named, nested, maybe, f, d)
+
+using ev = std::variant<widths, widths_v2, boxed>;
+using c = factum::codec<ev>;
+
+constexpr std::array<std::string_view, 13> names{"i8",  "i16", "i32", "i64", "u8", "u16", "u32",
+                                                 "u64", "s",   "l",   "ul",  "ll", "b"};
+
+/// The JSON of a `widths` with every field 0 (false), but `field`, which is `value`.
+std::string widths_json(std::string_view field, std::string_view value) {
+  std::string out = "{";
+  for (const auto n : names) {
+    if (out.size() > 1) out += ',';
+    out += '"' + std::string(n) + "\":";
+    out += n == field ? std::string(value) : n == "b" ? "false" : "0";
+  }
+  return out + '}';
+}
+
+template <class T>
+std::string text_of(T v) {
+  return std::to_string(v);
+}
+
+/// The lowest and highest value of each field's type, as text, and the
+/// integers one beyond them.
+struct limits {
+  std::string_view field;
+  std::string min, max, below, above;
+};
+
+template <class T>
+limits limits_of(std::string_view field) {
+  using nl = std::numeric_limits<T>;
+  const auto plus_one = [](std::string s) {  // decimal + 1, for 2^64 and the like
+    for (auto i = s.size(); i-- > 0;) {
+      if (s[i] != '9') return ++s[i], s;
+      s[i] = '0';
+    }
+    return "1" + s;
+  };
+  std::string below = nl::min() == 0 ? "-1" : "-" + plus_one(text_of(nl::min()).substr(1));
+  return {field, text_of(nl::min()), text_of(nl::max()), below, plus_one(text_of(nl::max()))};
+}
+
+}  // namespace numbers
+
+TEST_CASE("codec integer fields take exactly the integers their type holds", "[core][codec]") {
+  using namespace numbers;
+  const std::vector<limits> all{limits_of<std::int8_t>("i8"),    limits_of<std::int16_t>("i16"),
+                                limits_of<std::int32_t>("i32"),  limits_of<std::int64_t>("i64"),
+                                limits_of<std::uint8_t>("u8"),   limits_of<std::uint16_t>("u16"),
+                                limits_of<std::uint32_t>("u32"), limits_of<std::uint64_t>("u64"),
+                                limits_of<short>("s"),           limits_of<long>("l"),
+                                limits_of<unsigned long>("ul"),  limits_of<long long>("ll")};
+  for (const char* type : {"Widths", "WidthsV2"}) {
+    const auto decode = [&](std::string_view field, std::string_view value) {
+      return c::decode(type, 1, widths_json(field, value));
+    };
+    for (const auto& l : all) {
+      INFO(type << " field " << l.field);
+      for (const auto& good : {l.min, l.max, std::string("0"), std::string("-0"), std::string("1"),
+                               std::string("100.0"), std::string("1e2"), std::string("1.00E+2")}) {
+        INFO("accepted " << good);
+        auto e = decode(l.field, good);
+        CHECK(e);
+      }
+      for (const auto& bad :
+           {l.below, l.above, std::string("1.7"), std::string("-0.5"), std::string("2.1e19"),
+            std::string("-2.1e19"), std::string("1e-2"), std::string("18446744073709551616"),
+            std::string("-9223372036854775809"), std::string("9007199254740993.0"),
+            std::string("1e30"), std::string("true"), std::string("null"), std::string("\"1\""),
+            std::string("[1]")}) {
+        INFO("refused " << bad);
+        auto e = decode(l.field, bad);
+        CHECK((!e && e.error() == errc::decode_failed));
+      }
+    }
+    for (const char* bad : {"1", "0", "null", "\"true\""}) {
+      INFO(type << " bool refused " << bad);
+      auto e = decode("b", bad);
+      CHECK((!e && e.error() == errc::decode_failed));
+    }
+    auto out_of_range = decode("u8", "353");
+    CHECK((!out_of_range && out_of_range.error().message().find("'u8'") != std::string::npos));
+  }
+}
+
+TEST_CASE("codec integer fields decode to the exact value", "[core][codec]") {
+  using namespace numbers;
+  auto get = [](std::string_view field, std::string_view value) {
+    return std::get<widths>(c::decode("Widths", 1, widths_json(field, value)).value());
+  };
+  CHECK(get("i8", "-128").i8 == -128);
+  CHECK(get("u8", "255").u8 == 255);
+  CHECK(get("i64", "-9223372036854775808").i64 == std::numeric_limits<std::int64_t>::min());
+  CHECK(get("u64", "18446744073709551615").u64 == std::numeric_limits<std::uint64_t>::max());
+  CHECK(get("i64", "9007199254740993").i64 == 9007199254740993);  // an integer: exact
+  CHECK(get("i32", "4.1e1").i32 == 41);
+  CHECK(get("u16", "-0.0").u16 == 0);
+  CHECK(get("i64", "9007199254740991.0").i64 == 9007199254740991);
+  CHECK(get("b", "true").b);
+}
+
+TEST_CASE("codec numbers inside containers are checked too", "[core][codec]") {
+  using namespace numbers;
+  const auto decode = [](std::string_view bytes, std::string_view pair, std::string_view named,
+                         std::string_view nested, std::string_view f,
+                         std::string_view maybe = "null") {
+    return c::decode("Boxed", 1,
+                     R"({"bytes":)" + std::string(bytes) + R"(,"pair":)" + std::string(pair) +
+                         R"(,"named":)" + std::string(named) + R"(,"nested":)" +
+                         std::string(nested) + R"(,"f":)" + std::string(f) + R"(,"maybe":)" +
+                         std::string(maybe) + R"(,"d":1e300})");
+  };
+  auto ok =
+      decode("[0,255]", "[-2147483648,2147483647]", R"({"a":-1})", R"([[{"x":-32768}]])", "3.4e38");
+  REQUIRE(ok);
+  const auto& b = std::get<boxed>(*ok);
+  CHECK(b.bytes == std::vector<std::uint8_t>{0, 255});
+  CHECK(b.nested.at(0).at(0).x == -32768);
+  CHECK(decode("[1]", "[1,2]", "{}", "[]", "1e-50"));  // underflow rounds to 0: fine
+  CHECK(std::get<boxed>(decode("[]", "[1,2]", "{}", "[]", "0", "65535").value()).maybe == 65535);
+  for (const char* maybe : {"65536", "-1", "0.5", "true", "\"1\""}) {
+    INFO("maybe " << maybe);
+    auto e = decode("[]", "[1,2]", "{}", "[]", "0", maybe);
+    CHECK((!e && e.error() == errc::decode_failed));
+  }
+
+  for (const auto& [bytes, pair, named, nested, f] : std::vector<std::array<std::string_view, 5>>{
+           {"[1,353]", "[1,2]", "{}", "[]", "0"},
+           {"[1,-1]", "[1,2]", "{}", "[]", "0"},
+           {"[1.5]", "[1,2]", "{}", "[]", "0"},
+           {"[true]", "[1,2]", "{}", "[]", "0"},
+           {"[]", "[1,2.1e19]", "{}", "[]", "0"},
+           {"[]", "[1,2,3]", "{}", "[]", "0"},
+           {"[]", "[1,2]", R"({"a":9223372036854775808})", "[]", "0"},
+           {"[]", "[1,2]", R"({"a":1e19})", "[]", "0"},
+           {"[]", "[1,2]", "{}", R"([[{"x":32768}]])", "0"},
+           {"[]", "[1,2]", "{}", R"([[{"x":0.5}]])", "0"},
+           {"[]", "[1,2]", "{}", "[]", "1e39"},
+           {"[]", "[1,2]", "{}", "[]", "-3.5e38"},
+           {"[]", "[1,2]", "{}", "[]", "true"},
+       }) {
+    INFO(bytes << ' ' << pair << ' ' << named << ' ' << nested << ' ' << f);
+    auto e = decode(bytes, pair, named, nested, f);
+    CHECK((!e && e.error() == errc::decode_failed));
+  }
+  auto deep = decode("[]", "[1,2]", "{}", R"([[{"x":1}],[{"x":1},{"x":40000}]])", "0");
+  REQUIRE_FALSE(deep);
+  CHECK(deep.error().message().find("'nested': [1]: [1]: field 'x'") != std::string::npos);
 }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <factum/core/detail/json_fields.hpp>
 #include <factum/core/detail/json_text.hpp>
 #include <factum/core/event.hpp>
 #include <factum/core/result.hpp>
@@ -39,13 +40,43 @@ struct type_tag {};
 /// The name is written to disk and must never change (rename with an
 /// upcaster, not here). For a struct with its own `to_json`/`from_json` or no
 /// fields, use `FACTUM_EVENT_NAME(type, "Name", version)`.
-#define FACTUM_EVENT(Type, Name, Version, ...)                                                \
-  NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Type, __VA_ARGS__)                                       \
-  FACTUM_EVENT_NAME(Type, Name, Version)                                                      \
+///
+/// Decoding is strict: a stored value that does not fit its field is
+/// `errc::decode_failed`, naming the field and the value, never a cast. An
+/// integer field takes a JSON integer its type holds exactly, or a number
+/// with a fraction or an exponent whose value is a whole number of at most
+/// 2^53 - 1 in magnitude that the type holds (`41.0` and `4.1e1` are 41;
+/// `1.7`, `353` into a `uint8_t` and `2.1e19` into an `int` fail). A bool
+/// field takes only `true` or `false`, a number field no bool, a `float` no
+/// finite value beyond its range. Vectors, `std::array`s (of exactly their
+/// size), optionals (null or a value), string-keyed maps and FACTUM_JSON
+/// structs are checked element by element; other types decode through their
+/// own `from_json`. The rule is in `detail/json_fields.hpp`.
+#define FACTUM_EVENT(Type, Name, Version, ...) \
+  FACTUM_JSON(Type, __VA_ARGS__)               \
+  FACTUM_EVENT_NAME(Type, Name, Version)
+
+/// Maps a struct used inside events (a field's type, not an event) to a JSON
+/// object of the listed fields, decoded as strictly as an event's:
+/// ```
+/// struct line { std::string sku; std::uint32_t quantity = 0; };
+/// FACTUM_JSON(line, sku, quantity)
+/// struct order_placed { std::vector<line> lines; };
+/// FACTUM_EVENT(order_placed, "OrderPlaced", 1, lines)
+/// ```
+#define FACTUM_JSON(Type, ...)                                                                \
   [[maybe_unused]] constexpr auto factum_event_fields(::factum::type_tag<Type>) noexcept {    \
     using factum_self = Type;                                                                 \
     return ::factum::detail::field_list(                                                      \
         nullptr NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(FACTUM_DETAIL_FIELD, __VA_ARGS__))); \
+  }                                                                                           \
+  inline void to_json(::nlohmann::json& factum_j, const Type& factum_t) {                     \
+    ::factum::detail::write_fields(factum_j, factum_t,                                        \
+                                   factum_event_fields(::factum::type_tag<Type>{}));          \
+  }                                                                                           \
+  inline void from_json(const ::nlohmann::json& factum_j, Type& factum_t) {                   \
+    ::factum::detail::read_fields(factum_j, factum_t,                                         \
+                                  factum_event_fields(::factum::type_tag<Type>{}));           \
   }
 
 #define FACTUM_DETAIL_FIELD(member) , ::factum::detail::make_field(#member, &factum_self::member)
@@ -292,7 +323,7 @@ class codec<std::variant<Es...>> {
     }
     try {
       out = event{std::in_place_type<E>, j.get<E>()};
-    } catch (const json::exception& ex) {
+    } catch (const std::exception& ex) {
       error e{errc::decode_failed, where(type, pos) + ": " + ex.what()};
       if (pos != 0) e.position = pos;
       out = std::move(e);

@@ -125,8 +125,23 @@ class json_validator {
     }
   }
 
-  static bool hex(char c) noexcept {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  static int hex(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  /// The UTF-16 code unit of the four hex digits at `q`, or -1.
+  [[nodiscard]] int code_unit(const char* q) const noexcept {
+    if (end_ - q < 4) return -1;
+    int unit = 0;
+    for (int i = 0; i < 4; ++i) {
+      const int h = hex(q[i]);
+      if (h < 0) return -1;
+      unit = unit * 16 + h;
+    }
+    return unit;
   }
 
   bool string() noexcept {
@@ -148,11 +163,20 @@ class json_validator {
           case 't':
             ++p_;
             break;
-          case 'u':
-            if (end_ - p_ < 5 || !hex(p_[1]) || !hex(p_[2]) || !hex(p_[3]) || !hex(p_[4]))
-              return false;
+          case 'u': {
+            // A high surrogate must be followed by an escaped low one, and a
+            // low one must not stand alone (nlohmann refuses both).
+            const int unit = code_unit(p_ + 1);
+            if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF)) return false;
             p_ += 5;
+            if (unit >= 0xD800 && unit <= 0xDBFF) {
+              if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return false;
+              const int low = code_unit(p_ + 2);
+              if (low < 0xDC00 || low > 0xDFFF) return false;
+              p_ += 6;
+            }
             break;
+          }
           default:
             return false;
         }
@@ -179,30 +203,72 @@ class json_validator {
   }
 
   bool number() noexcept {
+    const char* start = p_;
     if (p_ != end_ && *p_ == '-') ++p_;
     if (p_ == end_) return false;
+    const char* integer = p_;
     if (*p_ == '0') {
       ++p_;
     } else if (!digits()) {
       return false;
     }
+    const auto integer_digits = static_cast<long long>(p_ - integer);
     if (p_ != end_ && *p_ == '.') {
       ++p_;
       if (!digits()) return false;
     }
+    long long exponent = 0;
     if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
       ++p_;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (!digits()) return false;
+      bool negative = false;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) negative = *p_++ == '-';
+      const char* first = p_;
+      for (; p_ != end_ && *p_ >= '0' && *p_ <= '9'; ++p_)
+        if (exponent < exponent_cap) exponent = exponent * 10 + (*p_ - '0');
+      if (p_ == first) return false;
+      if (negative) exponent = -exponent;
     }
-    return true;
+    // Below 10^308 a number is finite; beyond, parse it as nlohmann does.
+    return integer_digits + exponent <= 308 || finite(start, exponent);
+  }
+
+  static constexpr long long exponent_cap = 1'000'000'000'000'000;
+
+  /// Whether the number from `start` to here is a finite double: nlohmann
+  /// refuses one that overflows (1e400) and reads one that underflows as 0.
+  [[nodiscard]] bool finite(const char* start, long long exponent) const noexcept {
+    double d = 0;
+    const auto [next, ec] = std::from_chars(start, p_, d);
+    if (next != p_) return false;
+    if (ec != std::errc::result_out_of_range) return ec == std::errc{};
+    // Out of range: too large or too small. The first significant digit's
+    // power of ten tells which.
+    long long power = 0;
+    const char* q = *start == '-' ? start + 1 : start;
+    for (; q != p_ && *q >= '0' && *q <= '9'; ++q)
+      ++power;
+    for (const char* d0 = *start == '-' ? start + 1 : start; d0 != p_; ++d0) {
+      if (*d0 == '.') continue;
+      if (*d0 < '0' || *d0 > '9') break;
+      if (*d0 != '0') break;
+      --power;
+    }
+    return power + exponent <= 0;
   }
 
   const char* p_;
   const char* end_;
 };
 
-/// Whether `text` is one well-formed JSON value (RFC 8259, UTF-8).
+/// Whether `text` is one well-formed JSON value (RFC 8259, UTF-8) that
+/// nlohmann::json::parse accepts, so whatever a store takes the codec can
+/// read: no unpaired surrogate escape (`"\ud800"`), no number beyond a
+/// double's range (`1e400`; one too small for it, `1e-400`, reads as 0).
+/// Three differences, on the safe side, where nlohmann accepts: it refuses
+/// nesting deeper than 512 levels below the top value, a leading byte order
+/// mark, and a NUL byte outside a string, where nlohmann stops reading as if
+/// the text ended (`[1]\0junk` parses as `[1]`). Tested differentially in
+/// tests/core/json_text.cpp.
 [[nodiscard]] inline bool is_valid_json(std::string_view text) noexcept {
   return json_validator{text}.document();
 }
@@ -252,11 +318,15 @@ class plain_reader {
     } else if constexpr (std::is_same_v<M, std::string>) {
       return string(out);
     } else {
+      // Only an integer the field's type holds: out of range, a fraction or
+      // an exponent is left to nlohmann's path, which applies the codec's
+      // rule (json_fields.hpp), and a leading zero is not JSON.
       const auto [next, ec] = std::from_chars(p_, end_, out);
-      // A fraction or exponent is left to nlohmann, which converts it.
       if (ec != std::errc{} || next == p_ ||
           (next != end_ && (*next == '.' || *next == 'e' || *next == 'E')))
         return false;
+      const char* digit = *p_ == '-' ? p_ + 1 : p_;
+      if (*digit == '0' && next - digit > 1) return false;
       p_ = next;
       return true;
     }
@@ -284,6 +354,12 @@ class plain_reader {
         return true;
       }
       if (c < 0x20) return false;
+      if (c >= 0x80) {  // not UTF-8: nlohmann's path refuses it
+        const std::size_t n = utf8_length(p_, end_);
+        if (n == 0) return false;
+        p_ += n;
+        continue;
+      }
       if (c != '\\') {
         ++p_;
         continue;
