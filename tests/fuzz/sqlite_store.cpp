@@ -5,7 +5,8 @@
 // (corpus/sqlite_store/); libFuzzer mutates their pages.
 //
 // Each run removes its files (the store, -wal, -shm, -journal), and the
-// scratch directory goes at exit, so a long run leaves nothing behind.
+// scratch directory ($TMPDIR/factum-fuzz-XXXXXX) goes at exit, so a long run
+// leaves nothing behind; only a crash leaves the directory, for a look.
 //
 // fuzz_sqlite_store skips one known problem: `read_stream` with no limit
 // sizes its vector from the stored version, which a damaged file may make
