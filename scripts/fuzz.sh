@@ -22,7 +22,7 @@ seconds=${1:-60}
   exit 2
 }
 jobs=${FACTUM_FUZZ_JOBS:-2}
-targets=(${FACTUM_FUZZ_TARGETS:-json_text codec upcast stream_id uuid position sqlite_store})
+read -r -a targets <<<"${FACTUM_FUZZ_TARGETS:-json_text codec upcast stream_id uuid position sqlite_store}"
 
 # The longest input worth trying per target; a store file is a few pages.
 max_len() {
@@ -64,7 +64,7 @@ start() {
 declare -A pids=()
 failed=()
 finish() {
-  local pid=$1 rc=$2 t=${pids[$1]}
+  local rc=$2 t=${pids[$1]}
   unset "pids[$1]"
   local dir=$run/$t
   local stats
