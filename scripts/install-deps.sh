@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that factum needs to build, test and run its
-# examples. Idempotent: when every package is installed it changes nothing and
-# runs no apt-get at all; otherwise `apt-get update` once, then installs only
-# the missing ones. Run as root (or as a user who may use sudo).
+# examples, and to fuzz it (clang with libFuzzer). Idempotent: when every
+# package is installed it changes nothing and runs no apt-get at all;
+# otherwise `apt-get update` once, then installs only the missing ones.
+# Run as root (or as a user who may use sudo).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   nlohmann-json3-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev
   catch2 libboost-dev libbenchmark-dev e2fsprogs python3 python3-prometheus-client
   libpq-dev postgresql-15
+  clang libclang-rt-14-dev
 )
 
 missing=()

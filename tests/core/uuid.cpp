@@ -57,3 +57,23 @@ TEST_CASE("uuid text form round-trips and rejects malformed text", "[core][uuid]
   CHECK_FALSE(uuid::parse("0190b6f4+3c1a-7e5b-8d41-6f0a2c3b9e17"));
   CHECK_FALSE(uuid::parse("0190b6f4-3c1a-7e5b-8d41-6f0a2c3b9e1g"));
 }
+
+TEST_CASE("uuid time saturates where system_clock ends instead of overflowing", "[core][uuid]") {
+  // 48 bits of milliseconds reach the year 10889; a nanosecond system_clock
+  // ends in 2262. Any 16 bytes (a parsed id, a stored one) must give a time.
+  const auto at = [](std::uint64_t ms) {
+    uuid::bytes_type b{};
+    for (int i = 0; i < 6; ++i)
+      b[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+    b[6] = 0x70;
+    b[8] = 0x80;
+    return uuid{b};
+  };
+  using clock = std::chrono::system_clock;
+  const auto last = std::chrono::duration_cast<std::chrono::milliseconds>(clock::duration::max());
+  const auto last_ms = static_cast<std::uint64_t>(last.count());
+  CHECK(at(last_ms).time().time_since_epoch() == last);
+  CHECK(at(last_ms + 1).time() == clock::time_point::max());
+  CHECK(at((std::uint64_t{1} << 48) - 1).time() == clock::time_point::max());
+  CHECK(uuid::parse("ffffffff-ffff-7fff-bfff-ffffffffffff")->time() == clock::time_point::max());
+}

@@ -60,7 +60,8 @@ class uuid {
   [[nodiscard]] constexpr const bytes_type& bytes() const noexcept { return bytes_; }
   [[nodiscard]] constexpr bool is_nil() const noexcept { return *this == uuid{}; }
   [[nodiscard]] constexpr int version() const noexcept { return bytes_[6] >> 4; }
-  /// For a UUIDv7, the time it was made (millisecond precision).
+  /// For a UUIDv7, the time it was made (millisecond precision);
+  /// `time_point::max()` for a time past the clock's range (after 2262).
   [[nodiscard]] std::chrono::system_clock::time_point time() const noexcept;
 
   friend constexpr auto operator<=>(const uuid&, const uuid&) noexcept = default;

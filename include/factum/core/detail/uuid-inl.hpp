@@ -107,12 +107,17 @@ inline std::string uuid::to_string() const {
 }
 
 inline std::chrono::system_clock::time_point uuid::time() const noexcept {
+  using clock = std::chrono::system_clock;
   std::uint64_t ms = 0;
   for (int i = 0; i < 6; ++i)
     ms = (ms << 8) | bytes_[i];
-  return std::chrono::system_clock::time_point{
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::milliseconds{ms})};
+  // 48 bits of milliseconds reach the year 10889, a nanosecond clock ends in
+  // 2262: converting a later time would overflow (UB), so it saturates.
+  constexpr auto last =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock::duration::max());
+  if (ms > static_cast<std::uint64_t>(last.count())) return clock::time_point::max();
+  return clock::time_point{std::chrono::duration_cast<clock::duration>(
+      std::chrono::milliseconds{static_cast<std::chrono::milliseconds::rep>(ms)})};
 }
 
 }  // namespace factum
