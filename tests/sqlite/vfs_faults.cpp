@@ -549,7 +549,8 @@ std::string describe(const sweep_report& r) {
 // | checkpoints        | 56    | 104    | 20    | 8         | 188 |
 // | runtime            | 28    | 139    | 14    | 1         | 182 |
 //
-// About 3900 runs, ~35 s in a Debug build (no real fsync, see sweep).
+// About 3900 runs: 35-45 s in a Debug build on a shared 2-core machine, ~80 s
+// under ASan (no real fsync, see sweep).
 
 TEST_CASE("sqlite vfs faults: one stream", "[sqlite][faults][vfs]") {
   INFO(describe(sweep(one_stream)));
