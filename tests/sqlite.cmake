@@ -8,6 +8,7 @@ target_link_libraries(factum_bank_node PRIVATE factum::sqlite)
 add_executable(factum_sqlite_tests
   sqlite/conformance.cpp
   sqlite/faults.cpp
+  sqlite/vfs_faults.cpp
   sqlite/read_model.cpp
   sqlite/read_side.cpp
   sqlite/runtime.cpp
