@@ -22,7 +22,7 @@ seconds=${1:-60}
   exit 2
 }
 jobs=${FACTUM_FUZZ_JOBS:-2}
-read -r -a targets <<<"${FACTUM_FUZZ_TARGETS:-json_text codec upcast stream_id uuid position sqlite_store}"
+read -r -a targets <<<"${FACTUM_FUZZ_TARGETS:-json_text json_differential codec_strict upcast_strict stream_id uuid position sqlite_store_strict}"
 
 # The longest input worth trying per target; a store file is a few pages.
 max_len() {

@@ -243,6 +243,14 @@ class codec<std::variant<Es...>> {
   }
 
  private:
+  /// The data's DOM, or a discarded one when it is not JSON by the store's
+  /// rule (`detail::is_valid_json`): nlohmann alone stops at a NUL byte and
+  /// would take `{"a":1}\0junk` for `{"a":1}`.
+  static json parse_data(std::string_view data) {
+    if (!detail::is_valid_json(data)) return json(json::value_t::discarded);
+    return json::parse(data.begin(), data.end(), nullptr, false);
+  }
+
   static std::string where(std::string_view type, std::uint64_t pos) {
     std::string s = "type '" + std::string(type) + "'";
     if (pos != 0) s += " at global position " + std::to_string(pos);
@@ -291,7 +299,7 @@ class codec<std::variant<Es...>> {
                                            ", this build knows up to " +
                                            std::to_string(info.version));
     if (schema_version < info.version) {
-      json j = json::parse(data.begin(), data.end(), nullptr, false);
+      json j = parse_data(data);
       if (j.is_discarded()) return fail(errc::malformed_event, "data is not valid JSON");
       try {
         if (auto missing = upcast<E>(j, schema_version,
@@ -314,7 +322,7 @@ class codec<std::variant<Es...>> {
         return true;
       }
     }
-    const json j = json::parse(data.begin(), data.end(), nullptr, false);
+    const json j = parse_data(data);
     if (j.is_discarded()) {
       error e{errc::malformed_event, where(type, pos) + ": data is not valid JSON"};
       if (pos != 0) e.position = pos;
