@@ -195,18 +195,16 @@ struct postgres_read_model::impl {
       : uri(std::move(u)), options(o), readers(std::max<std::size_t>(1, o.pool_size)) {}
 
   result<std::unique_ptr<pg_session>> connect(bool reader) {
-    const auto deadline = std::chrono::steady_clock::now() + options.reconnect_for;
-    pg::backoff wait;
-    for (;;) {
-      auto s = std::make_unique<pg_session>();
-      s->reader = reader;
-      auto r = s->conn.open(uri, options.statement_timeout);
-      if (r && reader)
-        r = s->conn.exec("SET default_transaction_read_only = on", "configuring a reader");
-      if (r) return s;
-      if (std::chrono::steady_clock::now() >= deadline) return std::move(r).error();
-      wait.sleep();
-    }
+    // Opening retries what may heal (the server starting, too many
+    // connections) for reconnect_for, and fails at once on the rest.
+    auto s = std::make_unique<pg_session>();
+    s->reader = reader;
+    auto r = s->conn.open(uri, options.statement_timeout,
+                          std::chrono::steady_clock::now() + options.reconnect_for);
+    if (r && reader)
+      r = s->conn.exec("SET default_transaction_read_only = on", "configuring a reader");
+    if (!r) return std::move(r).error();
+    return s;
   }
 
   result<void> open() {

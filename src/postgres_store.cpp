@@ -432,9 +432,12 @@ struct postgres_store::impl {
 
   // ---- connections ----
 
-  result<std::unique_ptr<pg::connection>> connect() {
+  /// A new connection; what may heal is tried again until `deadline` (the
+  /// default: once).
+  result<std::unique_ptr<pg::connection>> connect(
+      std::chrono::steady_clock::time_point deadline = {}) {
     auto c = std::make_unique<pg::connection>();
-    if (auto r = c->open(uri, options.statement_timeout); !r) return std::move(r).error();
+    if (auto r = c->open(uri, options.statement_timeout, deadline); !r) return std::move(r).error();
     return c;
   }
 
@@ -454,7 +457,7 @@ struct postgres_store::impl {
     pg::connection& operator*() const { return *c; }
   };
 
-  result<lease> acquire() {
+  result<lease> acquire(std::chrono::steady_clock::time_point deadline) {
     {
       std::lock_guard lock(pool_mutex);
       if (!idle.empty()) {
@@ -463,7 +466,7 @@ struct postgres_store::impl {
         return l;
       }
     }
-    auto c = connect();
+    auto c = connect(deadline);
     if (!c) return std::move(c).error();
     return lease{this, std::move(*c)};
   }
@@ -476,14 +479,12 @@ struct postgres_store::impl {
     const auto deadline = std::chrono::steady_clock::now() + options.reconnect_for;
     pg::backoff wait;
     for (;;) {
-      auto c = acquire();
-      if (c) {
-        auto r = fn(**c);
-        if (r || !(*c)->lost() || !resend) return r;
-        if (std::chrono::steady_clock::now() >= deadline) return r;
-      } else if (std::chrono::steady_clock::now() >= deadline) {
-        return std::move(c).error();
-      }
+      // Opening retries what may heal until the deadline, and nothing else.
+      auto c = acquire(deadline);
+      if (!c) return std::move(c).error();
+      auto r = fn(**c);
+      if (r || !(*c)->lost() || !resend) return r;
+      if (std::chrono::steady_clock::now() >= deadline) return r;
       // A pooled connection may be stale after a server restart: drop them all.
       {
         std::lock_guard lock(pool_mutex);
@@ -496,14 +497,10 @@ struct postgres_store::impl {
   // ---- schema ----
 
   result<void> ensure_schema() {
-    // A server still starting (or restarting) is waited for, as on any call.
-    auto c = connect();
-    for (pg::backoff wait; !c;) {
-      if (std::chrono::steady_clock::now() >= opened_at + options.reconnect_for)
-        return std::move(c).error();
-      wait.sleep();
-      c = connect();
-    }
+    // A server still starting (or restarting) is waited for, as on any call;
+    // a refusal that cannot heal (no such database) fails at once.
+    auto c = connect(opened_at + options.reconnect_for);
+    if (!c) return std::move(c).error();
     pg::connection& conn = **c;
     const std::string schema_lit = sql_literal(options.schema);
     // One node migrates at a time; the others wait and then find it done.
