@@ -2,6 +2,7 @@
 // transaction. Why and how: docs/postgres.md, "Read models".
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include <factum/store/postgres_read_model.hpp>
 
@@ -63,14 +64,18 @@ std::string translate(std::string_view text) {
 
 /// A statement's own failure (syntax, names, constraints, types, argument
 /// counts) is the caller's `invalid_argument`; the rest keep their codes.
-error statement_error(const pg::connection& c, const pg::reply& r, std::string_view statement) {
+error statement_error(const pg::connection& c, const pg::reply& r, std::string_view statement,
+                      bool reader) {
   const char* state = r.get() ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
   const std::string_view s = state ? state : "";
   std::string message = r.get() ? PQresultErrorMessage(r.get()) : "";
   if (message.empty() && c.get()) message = PQerrorMessage(c.get());
   while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
     message.pop_back();
-  if (s == "25006")
+  // A reader's transactions are read-only: a statement that writes is the
+  // caller's mistake. The writer's are read-only only while the server is
+  // (default_transaction_read_only, a standby): storage_read_only, below.
+  if (s == "25006" && reader)
     return error{
         errc::invalid_argument,
         "a read model query takes a statement that does not write: " + quoted_statement(statement)};
@@ -158,7 +163,7 @@ struct pg_session final : detail::sql_session {
     const auto status = PQresultStatus(r.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       (void)conn.fail(r, "");  // remembers a lost connection
-      return statement_error(conn, r, text);
+      return statement_error(conn, r, text, reader);
     }
     if (row)
       for (int i = 0; i < r.rows(); ++i) {
@@ -220,6 +225,15 @@ struct postgres_read_model::impl {
     auto w = connect(false);
     if (!w) return std::move(w).error();
     writer = std::move(*w);
+    // A table that exists is not created again: CREATE TABLE IF NOT EXISTS
+    // is refused in a read-only transaction, and a read model must open
+    // while the server is read-only (a standby, a maintenance spell) to serve
+    // reads.
+    const std::optional<std::string_view> name{t};
+    auto found = writer->conn.query("SELECT to_regclass($1) IS NOT NULL", {name},
+                                    "looking for the checkpoint table " + t);
+    if (!found) return std::move(found).error();
+    if (found->rows() == 1 && found->text(0, 0) == "t") return {};
     // Under the setup lock: nodes starting together would otherwise race
     // on CREATE TABLE IF NOT EXISTS, and the loser fail.
     auto r =
