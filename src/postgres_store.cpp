@@ -589,51 +589,100 @@ struct postgres_store::impl {
     return std::optional<recorded_event>{std::move(e)};
   }
 
+  /// The encoded requests one call of `append_batch` carries, at most
+  /// (bytes of JSON text; a request larger than that goes alone). PostgreSQL
+  /// takes 1 GiB in one message and about 255 MiB in one jsonb value; one
+  /// request holds at most 64 MiB of data and metadata (`store_limits`),
+  /// which its encoding may make twice as long.
+  static constexpr std::size_t max_call_bytes = std::size_t{128} << 20;
+
+  /// Sends the batch in calls of at most `max_call_bytes`, one after the
+  /// other, each its own transaction: a request sees what earlier ones wrote
+  /// in any call. A request that cannot be encoded (an allocation failed)
+  /// fails alone; a call that fails as a whole (its statement timed out, the
+  /// server went away) fails its requests, and the later ones are not sent.
   std::vector<result<append_result>> append_batch(std::span<const append_request> requests) {
-    std::string batch = "[";
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-      if (i) batch += ',';
-      encode_request(batch, requests[i]);
+    std::vector<result<append_result>> out(requests.size());
+    std::vector<std::size_t> part;  // the requests of the call being built
+    std::string batch;
+    std::optional<error> stopped;  // the call that failed as a whole
+    const auto send = [&] {
+      batch += ']';
+      auto rows = run([&](pg::connection& c) {
+        return c.query(sql_append.c_str(), {param{batch}}, "appending");
+      });
+      if (rows) {
+        answer(*rows, requests, part, out);
+      } else {
+        for (const std::size_t i : part)
+          out[i] = rows.error();
+        stopped = rows.error();
+      }
+      part.clear();
+      batch.clear();
+    };
+    std::size_t i = 0;
+    for (; i < requests.size() && !stopped; ++i) {
+      // What request i adds to the call, before escaping: its calls stay
+      // near max_call_bytes, and under PostgreSQL's limits.
+      std::size_t estimate = 256;
+      for (const auto& w : requests[i].writes)
+        for (const auto& e : w.events) {
+          estimate += e.data.size() + e.type.size() + 256;
+          for (const auto& [k, v] : e.metadata.user)
+            estimate += k.size() + v.size() + 8;
+        }
+      if (!part.empty() && batch.size() + estimate > max_call_bytes) send();
+      if (stopped) break;  // request i is not sent
+      const std::size_t mark = batch.size();
+      try {
+        batch += part.empty() ? '[' : ',';
+        encode_request(batch, requests[i]);
+        part.push_back(i);
+      } catch (const std::exception& e) {
+        batch.resize(mark);  // shrinking does not allocate
+        out[i] = error{errc::storage_io,
+                       std::string("encoding an append: ") +
+                           (dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what())};
+      }
     }
-    batch += ']';
-    auto rows = run([&](pg::connection& c) {
-      return c.query(sql_append.c_str(), {param{batch}}, "appending");
-    });
-    std::vector<result<append_result>> out;
-    out.reserve(requests.size());
-    if (!rows) {
-      for (std::size_t i = 0; i < requests.size(); ++i)
-        out.emplace_back(rows.error());
-      return out;
+    if (!part.empty() && !stopped) send();
+    for (; i < requests.size(); ++i)
+      out[i] = error{stopped->code(),
+                     "not sent: an earlier part of the batch failed: " + stopped->context()};
+    return out;
+  }
+
+  /// Turns the rows of one call into the answers of its requests `part`.
+  void answer(const pg::reply& rows, std::span<const append_request> requests,
+              std::span<const std::size_t> part, std::vector<result<append_result>>& out) {
+    if (static_cast<std::size_t>(rows.rows()) != part.size()) {
+      for (const std::size_t i : part)
+        out[i] =
+            error{errc::storage_corrupt, "append_batch answered " + std::to_string(rows.rows()) +
+                                             " of " + std::to_string(part.size())};
+      return;
     }
-    if (static_cast<std::size_t>(rows->rows()) != requests.size()) {
-      for (std::size_t i = 0; i < requests.size(); ++i)
-        out.emplace_back(error{errc::storage_corrupt, "append_batch answered " +
-                                                          std::to_string(rows->rows()) + " of " +
-                                                          std::to_string(requests.size())});
-      return out;
-    }
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-      const int row = static_cast<int>(i);
-      const std::string_view status = rows->text(row, 0);
+    for (std::size_t k = 0; k < part.size(); ++k) {
+      const std::size_t i = part[k];
+      const int row = static_cast<int>(k);
+      const std::string_view status = rows.text(row, 0);
       const auto& writes = requests[i].writes;
       if (status == "ok") {
-        auto r = detail::decode_command_record(rows->text(row, 1));
-        if (!r) {
-          out.emplace_back(std::move(r).error());
-        } else {
-          out.emplace_back(std::move(r->result));
-        }
+        auto r = detail::decode_command_record(rows.text(row, 1));
+        if (!r)
+          out[i] = std::move(r).error();
+        else
+          out[i] = std::move(r->result);
       } else if (status == "recorded") {
         const auto& options = requests[i].options;
-        auto r = detail::decode_command_record(rows->text(row, 1));
+        auto r = detail::decode_command_record(rows.text(row, 1));
         if (!r)
-          out.emplace_back(std::move(r).error());
+          out[i] = std::move(r).error();
         else
-          out.push_back(
-              detail::match_command(*r, *options.command, writes, options.command_digest));
+          out[i] = detail::match_command(*r, *options.command, writes, options.command_digest);
       } else if (status == "conflict") {
-        const std::string_view d = rows->text(row, 1);
+        const std::string_view d = rows.text(row, 1);
         const auto tab1 = d.find('\t');
         const auto tab2 = d.rfind('\t');
         const std::string_view stream = d.substr(0, tab1);
@@ -642,16 +691,15 @@ struct postgres_store::impl {
         const auto w = std::find_if(writes.begin(), writes.end(), [&](const stream_write& sw) {
           return sw.stream.view() == stream;
         });
-        out.push_back(detail::conflict_error(
-            w != writes.end() ? w->stream : stream_id{stream},
-            w != writes.end() ? w->expected : expected_version::any(), actual));
+        out[i] = detail::conflict_error(w != writes.end() ? w->stream : stream_id{stream},
+                                        w != writes.end() ? w->expected : expected_version::any(),
+                                        actual);
       } else {  // replay: stored events never change, so read them after the commit
-        out.push_back(run([&](pg::connection& c) {
+        out[i] = run([&](pg::connection& c) {
           return detail::replay(writes, [&](const event_id& id) { return stored_event(c, id); });
-        }));
+        });
       }
     }
-    return out;
   }
 
   // ---- listening ----

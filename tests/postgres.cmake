@@ -8,6 +8,7 @@ endif()
 get_filename_component(FACTUM_PG_BINDIR "${FACTUM_PG_CTL}" DIRECTORY)
 
 add_executable(factum_postgres_tests
+  postgres/batches.cpp
   postgres/conformance.cpp
   postgres/gap.cpp
   postgres/faults.cpp
