@@ -2,6 +2,7 @@
 // transaction. Why and how: docs/postgres.md, "Read models".
 #include <algorithm>
 #include <charconv>
+#include <exception>
 #include <optional>
 
 #include <factum/store/postgres_read_model.hpp>
@@ -121,8 +122,8 @@ struct pg_session final : detail::sql_session {
   bool reader = false;     // read-only transactions; transaction control refused
   bool user_code = false;  // the user's fn runs: transaction control is refused
 
-  /// Whether it may go back to the pool.
-  [[nodiscard]] bool reusable() const { return !conn.lost(); }
+  /// Whether it may go back to the pool: connected, in no transaction.
+  [[nodiscard]] bool reusable() const { return !conn.lost() && conn.idle(); }
 
   result<void> run(std::string_view text, std::span<const sql_value> values,
                    const std::function<void(const sql_row&)>* row, bool read_only) override {
@@ -262,12 +263,22 @@ struct postgres_read_model::impl {
   result<void> transact(std::string_view doing, First&& first,
                         const std::function<result<void>(sql&)>& fn, Then&& then) {
     return turn.run(doing, [&]() -> result<void> {
-      if (!writer || writer->conn.lost()) {
+      if (!writer || writer->conn.lost() || !writer->conn.idle()) {
         auto w = connect(false);
         if (!w) return std::move(w).error();
         writer = std::move(*w);
       }
       pg_session& w = *writer;
+      // An exception between BEGIN and its end (an allocation that failed)
+      // closes the writer: the server rolls the transaction back, and the
+      // next call opens a new connection.
+      struct close_on_throw {
+        std::unique_ptr<pg_session>& writer;
+        int active = std::uncaught_exceptions();
+        ~close_on_throw() {
+          if (std::uncaught_exceptions() > active) writer.reset();
+        }
+      } guard{writer};
       if (auto r = w.conn.exec("BEGIN", doing); !r) return r;
       result<void> r = first(w);
       if (r) r = detail::run_user_writes(w, fn);

@@ -284,8 +284,20 @@ void encode_request(std::string& out, const append_request& r) {
       out += ",\"at\":";
       out += std::to_string(to_ns(e.metadata.created_at));
       if (!e.metadata.user.empty()) {
+        // The object as text (the column's format), then as a string: the
+        // same as json::dump for well-formed UTF-8, which the store checked,
+        // and nothing here throws but an allocation.
+        user.clear();
+        user += '{';
+        for (const auto& [k, v] : e.metadata.user) {
+          if (user.size() > 1) user += ',';
+          detail::write_string(user, k);
+          user += ':';
+          detail::write_string(user, v);
+        }
+        user += '}';
         out += ",\"u\":";
-        detail::write_string(out, json(e.metadata.user).dump());
+        detail::write_string(out, user);
       }
       out += '}';
     }
@@ -441,7 +453,9 @@ struct postgres_store::impl {
     return c;
   }
 
-  /// A pooled connection, given back when it goes out of scope unless lost.
+  /// A pooled connection, given back when it goes out of scope, unless lost
+  /// or not idle: one left in a transaction (an exception passed between
+  /// BEGIN and its end) is closed, and the server rolls it back.
   struct lease {
     impl* owner;
     std::unique_ptr<pg::connection> c;
@@ -449,8 +463,9 @@ struct postgres_store::impl {
     lease(lease&&) noexcept = default;
     lease& operator=(lease&&) = delete;
     ~lease() {
-      if (!c || c->lost()) return;
+      if (!c || c->lost() || !c->idle()) return;
       std::lock_guard lock(owner->pool_mutex);
+      // `idle` holds pool_size slots from the start: no allocation here.
       if (owner->idle.size() < owner->options.pool_size) owner->idle.push_back(std::move(c));
     }
     pg::connection* operator->() const { return c.get(); }
@@ -786,6 +801,7 @@ result<postgres_store> postgres_store::open(const std::string& uri,
   p->options.pool_size = std::max<std::size_t>(1, options.pool_size);
   p->channel = options.schema + ".events";
   p->prepare_statements();
+  p->idle.reserve(p->options.pool_size);
   if (auto r = p->ensure_schema(); !r) return std::move(r).error();
   return postgres_store{std::move(p)};
 }

@@ -161,6 +161,11 @@ class connection {
   }
 
   [[nodiscard]] bool ok() const noexcept { return c_ && PQstatus(c_) == CONNECTION_OK; }
+  /// Connected and in no transaction (none open, none failed, no query
+  /// running): what a connection must be to go back to a pool.
+  [[nodiscard]] bool idle() const noexcept {
+    return ok() && PQtransactionStatus(c_) == PQTRANS_IDLE;
+  }
   [[nodiscard]] PGconn* get() const noexcept { return c_; }
 
   /// Runs `sql` with text parameters (nullopt: NULL); `binary_result` asks
