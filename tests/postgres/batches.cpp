@@ -1,5 +1,7 @@
 // Batches larger than PostgreSQL takes in one value: the store sends them in
 // parts, in order, and every request keeps its meaning.
+#include <libpq-fe.h>
+
 #include <catch2/catch.hpp>
 
 #include <factum/store/postgres_store.hpp>
@@ -52,4 +54,49 @@ TEST_CASE("postgres: a batch larger than one jsonb value is sent in parts, in or
     CHECK(same);
     CHECK(back[0].metadata.user.at("i") == std::to_string(i));
   }
+}
+
+TEST_CASE("postgres: an append of metadata at the limits that escapes to six times its size",
+          "[postgres][store][large]") {
+  factum::postgres_store store{pg_cluster::shared().uri(), {.schema = pg_cluster::fresh_schema()}};
+  // 60 events with 1 MiB of metadata each, every byte a control character:
+  // 60 MiB, within store_limits, that JSON writes as 360 MiB of \u0001.
+  const std::string value(factum::store_limits::max_metadata_bytes - 1, '\x01');
+  std::vector<factum::event_data> events(60);
+  for (auto& e : events) {
+    e.id = factum::uuid::v7();
+    e.type = "Tagged";
+    e.data = "{}";
+    e.metadata.user = {{"k", value}};
+  }
+  auto r = store.append("meta-1", factum::expected_version::no_stream(), events);
+  INFO((r ? std::string("ok") : r.error().message()));
+  REQUIRE(r);
+  events.clear();
+  const auto back = store.read_stream("meta-1", 60, 1).value();
+  REQUIRE(back.size() == 1);
+  const bool same = back[0].metadata.user.at("k") == value;  // not printed: 1 MiB
+  CHECK(same);
+}
+
+TEST_CASE("postgres: append_batch still takes user metadata as the string older builds send",
+          "[postgres][store]") {
+  const std::string schema = pg_cluster::fresh_schema();
+  factum::postgres_store store{pg_cluster::shared().uri(), {.schema = schema}};
+  // What a node of the build before functions version 4 sends.
+  const std::string batch = R"([{"cmd":null,"dg":0,"w":[{"s":"old-1","x":-2,"e":[{"id":")" +
+                            factum::uuid::v7().to_string() +
+                            R"(","t":"E","v":1,"d":"{}","at":0,"u":"{\"by\":\"v3\"}"}]}]}])";
+  PGconn* raw = PQconnectdb(pg_cluster::shared().uri().c_str());
+  REQUIRE(PQstatus(raw) == CONNECTION_OK);
+  const std::string sql = "SELECT status FROM \"" + schema + "\".append_batch($1::jsonb)";
+  const char* values[] = {batch.c_str()};
+  PGresult* r = PQexecParams(raw, sql.c_str(), 1, nullptr, values, nullptr, nullptr, 0);
+  REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(r, 0, 0)) == "ok");
+  PQclear(r);
+  PQfinish(raw);
+  const auto back = store.read_stream("old-1").value();
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].metadata.user == std::map<std::string, std::string, std::less<>>{{"by", "v3"}});
 }
