@@ -10,7 +10,7 @@
 
 using factum_test::pg_cluster;
 
-TEST_CASE("postgres: a batch larger than one jsonb value is sent in parts, in order",
+TEST_CASE("postgres: a batch over one jsonb value: sent in parts, in order",
           "[postgres][store][large]") {
   factum::postgres_store store{pg_cluster::shared().uri(), {.schema = pg_cluster::fresh_schema()}};
   // 18 appends of one 15 MiB event each: 270 MiB, more than one jsonb value
@@ -56,7 +56,7 @@ TEST_CASE("postgres: a batch larger than one jsonb value is sent in parts, in or
   }
 }
 
-TEST_CASE("postgres: an append of metadata at the limits that escapes to six times its size",
+TEST_CASE("postgres: metadata at the limits, six times as long escaped: stored",
           "[postgres][store][large]") {
   factum::postgres_store store{pg_cluster::shared().uri(), {.schema = pg_cluster::fresh_schema()}};
   // 60 events with 1 MiB of metadata each, every byte a control character:
@@ -79,8 +79,7 @@ TEST_CASE("postgres: an append of metadata at the limits that escapes to six tim
   CHECK(same);
 }
 
-TEST_CASE("postgres: append_batch still takes user metadata as the string older builds send",
-          "[postgres][store]") {
+TEST_CASE("postgres: append_batch from an older build: metadata as a string", "[postgres][store]") {
   const std::string schema = pg_cluster::fresh_schema();
   factum::postgres_store store{pg_cluster::shared().uri(), {.schema = schema}};
   // What a node of the build before functions version 4 sends.

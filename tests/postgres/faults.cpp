@@ -132,10 +132,9 @@ TEST_CASE("postgres: a server that is not there is a storage_io error after reco
   CHECK(std::chrono::steady_clock::now() - start < 10s);
 }
 
-TEST_CASE(
-    "postgres: open fails at once where waiting cannot help: a missing database, a role that "
-    "may not log in, a connection string libpq cannot read",
-    "[postgres][faults]") {
+// A missing database, a role that may not log in, a connection string libpq
+// cannot read: waiting cannot help any of them.
+TEST_CASE("postgres: a refusal that cannot heal: open fails at once", "[postgres][faults]") {
   auto& cluster = pg_cluster::shared();
   cluster.psql("CREATE ROLE factum_no_login NOLOGIN");
   const std::string missing = cluster.uri("factum_no_such_db");

@@ -140,10 +140,8 @@ TEST_CASE("postgres: the bank projection runs on a PostgreSQL store and read mod
   CHECK(balance() == 42);
 }
 
-TEST_CASE(
-    "postgres read model: opens and reads while the server is read-only, and writes again "
-    "after",
-    "[postgres][read_model][faults]") {
+TEST_CASE("postgres read model: a read-only server: opens, reads, then writes again",
+          "[postgres][read_model][faults]") {
   pg_cluster cluster;  // its own: the whole server goes read-only
   const std::string uri = cluster.uri();
   {
