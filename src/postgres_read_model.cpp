@@ -2,6 +2,8 @@
 // transaction. Why and how: docs/postgres.md, "Read models".
 #include <algorithm>
 #include <charconv>
+#include <exception>
+#include <optional>
 
 #include <factum/store/postgres_read_model.hpp>
 
@@ -63,14 +65,18 @@ std::string translate(std::string_view text) {
 
 /// A statement's own failure (syntax, names, constraints, types, argument
 /// counts) is the caller's `invalid_argument`; the rest keep their codes.
-error statement_error(const pg::connection& c, const pg::reply& r, std::string_view statement) {
+error statement_error(const pg::connection& c, const pg::reply& r, std::string_view statement,
+                      bool reader) {
   const char* state = r.get() ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
   const std::string_view s = state ? state : "";
   std::string message = r.get() ? PQresultErrorMessage(r.get()) : "";
   if (message.empty() && c.get()) message = PQerrorMessage(c.get());
   while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
     message.pop_back();
-  if (s == "25006")
+  // A reader's transactions are read-only: a statement that writes is the
+  // caller's mistake. The writer's are read-only only while the server is
+  // (default_transaction_read_only, a standby): storage_read_only, below.
+  if (s == "25006" && reader)
     return error{
         errc::invalid_argument,
         "a read model query takes a statement that does not write: " + quoted_statement(statement)};
@@ -116,8 +122,8 @@ struct pg_session final : detail::sql_session {
   bool reader = false;     // read-only transactions; transaction control refused
   bool user_code = false;  // the user's fn runs: transaction control is refused
 
-  /// Whether it may go back to the pool.
-  [[nodiscard]] bool reusable() const { return !conn.lost(); }
+  /// Whether it may go back to the pool: connected, in no transaction.
+  [[nodiscard]] bool reusable() const { return !conn.lost() && conn.idle(); }
 
   result<void> run(std::string_view text, std::span<const sql_value> values,
                    const std::function<void(const sql_row&)>* row, bool read_only) override {
@@ -158,7 +164,7 @@ struct pg_session final : detail::sql_session {
     const auto status = PQresultStatus(r.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       (void)conn.fail(r, "");  // remembers a lost connection
-      return statement_error(conn, r, text);
+      return statement_error(conn, r, text, reader);
     }
     if (row)
       for (int i = 0; i < r.rows(); ++i) {
@@ -195,18 +201,16 @@ struct postgres_read_model::impl {
       : uri(std::move(u)), options(o), readers(std::max<std::size_t>(1, o.pool_size)) {}
 
   result<std::unique_ptr<pg_session>> connect(bool reader) {
-    const auto deadline = std::chrono::steady_clock::now() + options.reconnect_for;
-    pg::backoff wait;
-    for (;;) {
-      auto s = std::make_unique<pg_session>();
-      s->reader = reader;
-      auto r = s->conn.open(uri, options.statement_timeout);
-      if (r && reader)
-        r = s->conn.exec("SET default_transaction_read_only = on", "configuring a reader");
-      if (r) return s;
-      if (std::chrono::steady_clock::now() >= deadline) return std::move(r).error();
-      wait.sleep();
-    }
+    // Opening retries what may heal (the server starting, too many
+    // connections) for reconnect_for, and fails at once on the rest.
+    auto s = std::make_unique<pg_session>();
+    s->reader = reader;
+    auto r = s->conn.open(uri, options.statement_timeout,
+                          std::chrono::steady_clock::now() + options.reconnect_for);
+    if (r && reader)
+      r = s->conn.exec("SET default_transaction_read_only = on", "configuring a reader");
+    if (!r) return std::move(r).error();
+    return s;
   }
 
   result<void> open() {
@@ -222,6 +226,15 @@ struct postgres_read_model::impl {
     auto w = connect(false);
     if (!w) return std::move(w).error();
     writer = std::move(*w);
+    // A table that exists is not created again: CREATE TABLE IF NOT EXISTS
+    // is refused in a read-only transaction, and a read model must open
+    // while the server is read-only (a standby, a maintenance spell) to serve
+    // reads.
+    const std::optional<std::string_view> name{t};
+    auto found = writer->conn.query("SELECT to_regclass($1) IS NOT NULL", {name},
+                                    "looking for the checkpoint table " + t);
+    if (!found) return std::move(found).error();
+    if (found->rows() == 1 && found->text(0, 0) == "t") return {};
     // Under the setup lock: nodes starting together would otherwise race
     // on CREATE TABLE IF NOT EXISTS, and the loser fail.
     auto r =
@@ -250,12 +263,22 @@ struct postgres_read_model::impl {
   result<void> transact(std::string_view doing, First&& first,
                         const std::function<result<void>(sql&)>& fn, Then&& then) {
     return turn.run(doing, [&]() -> result<void> {
-      if (!writer || writer->conn.lost()) {
+      if (!writer || writer->conn.lost() || !writer->conn.idle()) {
         auto w = connect(false);
         if (!w) return std::move(w).error();
         writer = std::move(*w);
       }
       pg_session& w = *writer;
+      // An exception between BEGIN and its end (an allocation that failed)
+      // closes the writer: the server rolls the transaction back, and the
+      // next call opens a new connection.
+      struct close_on_throw {
+        std::unique_ptr<pg_session>& writer;
+        int active = std::uncaught_exceptions();
+        ~close_on_throw() {
+          if (std::uncaught_exceptions() > active) writer.reset();
+        }
+      } guard{writer};
       if (auto r = w.conn.exec("BEGIN", doing); !r) return r;
       result<void> r = first(w);
       if (r) r = detail::run_user_writes(w, fn);

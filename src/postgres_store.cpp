@@ -79,7 +79,9 @@ static_assert(std::size(migrations) == postgres_store::schema_version);
 // `functions` version is older than this build's: they hold no data.
 // 3: conditions (writes without events) insert nothing and leave the streams
 // row alone; the command record keeps every stream and the command's digest.
-constexpr int functions_version = 3;
+// 4: user metadata comes as a JSON object (as a string, JSON in JSON, from
+// builds before it, which this function still takes).
+constexpr int functions_version = 4;
 
 // One batch of appends: takes the head row's lock (serialising appends from
 // every node), then answers each request in order, as if appended alone:
@@ -160,7 +162,9 @@ BEGIN
                                correlation_id, causation_id, created_at, recorded_at, user_metadata)
         SELECT v_head + e.ord, v_w->>'s', v_base + e.ord, e.value->>'t', (e.value->>'v')::int,
                (e.value->>'id')::uuid, e.value->>'d', (e.value->>'c')::uuid, (e.value->>'k')::uuid,
-               (e.value->>'at')::bigint, v_now, e.value->>'u'
+               (e.value->>'at')::bigint, v_now,
+               CASE jsonb_typeof(e.value->'u') WHEN 'object' THEN (e.value->'u')::text
+                                               ELSE e.value->>'u' END
         FROM jsonb_array_elements(v_w->'e') WITH ORDINALITY AS e(value, ord);
         INSERT INTO {s}.streams AS st(name, version, last_position, last_recorded_at)
         VALUES (v_w->>'s', v_base + v_count, v_head + v_count, v_now)
@@ -247,7 +251,6 @@ void encode_request(std::string& out, const append_request& r) {
   out += ",\"dg\":";
   out += std::to_string(r.options.command_digest);
   out += ",\"w\":[";
-  std::string user;
   for (std::size_t i = 0; i < r.writes.size(); ++i) {
     const auto& w = r.writes[i];
     if (i) out += ',';
@@ -284,8 +287,20 @@ void encode_request(std::string& out, const append_request& r) {
       out += ",\"at\":";
       out += std::to_string(to_ns(e.metadata.created_at));
       if (!e.metadata.user.empty()) {
-        out += ",\"u\":";
-        detail::write_string(out, json(e.metadata.user).dump());
+        // A JSON object, not JSON text in a string: in a string, jsonb
+        // would keep the text's own escapes, six bytes for each control
+        // character (\u00XX), and 64 MiB of them pass its 255 MiB. Nothing
+        // here throws but an allocation (the store checked the UTF-8).
+        out += ",\"u\":{";
+        bool first = true;
+        for (const auto& [k, v] : e.metadata.user) {
+          if (!first) out += ',';
+          first = false;
+          detail::write_string(out, k);
+          out += ':';
+          detail::write_string(out, v);
+        }
+        out += '}';
       }
       out += '}';
     }
@@ -432,13 +447,18 @@ struct postgres_store::impl {
 
   // ---- connections ----
 
-  result<std::unique_ptr<pg::connection>> connect() {
+  /// A new connection; what may heal is tried again until `deadline` (the
+  /// default: once).
+  result<std::unique_ptr<pg::connection>> connect(
+      std::chrono::steady_clock::time_point deadline = {}) {
     auto c = std::make_unique<pg::connection>();
-    if (auto r = c->open(uri, options.statement_timeout); !r) return std::move(r).error();
+    if (auto r = c->open(uri, options.statement_timeout, deadline); !r) return std::move(r).error();
     return c;
   }
 
-  /// A pooled connection, given back when it goes out of scope unless lost.
+  /// A pooled connection, given back when it goes out of scope, unless lost
+  /// or not idle: one left in a transaction (an exception passed between
+  /// BEGIN and its end) is closed, and the server rolls it back.
   struct lease {
     impl* owner;
     std::unique_ptr<pg::connection> c;
@@ -446,15 +466,16 @@ struct postgres_store::impl {
     lease(lease&&) noexcept = default;
     lease& operator=(lease&&) = delete;
     ~lease() {
-      if (!c || c->lost()) return;
+      if (!c || c->lost() || !c->idle()) return;
       std::lock_guard lock(owner->pool_mutex);
+      // `idle` holds pool_size slots from the start: no allocation here.
       if (owner->idle.size() < owner->options.pool_size) owner->idle.push_back(std::move(c));
     }
     pg::connection* operator->() const { return c.get(); }
     pg::connection& operator*() const { return *c; }
   };
 
-  result<lease> acquire() {
+  result<lease> acquire(std::chrono::steady_clock::time_point deadline) {
     {
       std::lock_guard lock(pool_mutex);
       if (!idle.empty()) {
@@ -463,7 +484,7 @@ struct postgres_store::impl {
         return l;
       }
     }
-    auto c = connect();
+    auto c = connect(deadline);
     if (!c) return std::move(c).error();
     return lease{this, std::move(*c)};
   }
@@ -476,14 +497,12 @@ struct postgres_store::impl {
     const auto deadline = std::chrono::steady_clock::now() + options.reconnect_for;
     pg::backoff wait;
     for (;;) {
-      auto c = acquire();
-      if (c) {
-        auto r = fn(**c);
-        if (r || !(*c)->lost() || !resend) return r;
-        if (std::chrono::steady_clock::now() >= deadline) return r;
-      } else if (std::chrono::steady_clock::now() >= deadline) {
-        return std::move(c).error();
-      }
+      // Opening retries what may heal until the deadline, and nothing else.
+      auto c = acquire(deadline);
+      if (!c) return std::move(c).error();
+      auto r = fn(**c);
+      if (r || !(*c)->lost() || !resend) return r;
+      if (std::chrono::steady_clock::now() >= deadline) return r;
       // A pooled connection may be stale after a server restart: drop them all.
       {
         std::lock_guard lock(pool_mutex);
@@ -496,14 +515,10 @@ struct postgres_store::impl {
   // ---- schema ----
 
   result<void> ensure_schema() {
-    // A server still starting (or restarting) is waited for, as on any call.
-    auto c = connect();
-    for (pg::backoff wait; !c;) {
-      if (std::chrono::steady_clock::now() >= opened_at + options.reconnect_for)
-        return std::move(c).error();
-      wait.sleep();
-      c = connect();
-    }
+    // A server still starting (or restarting) is waited for, as on any call;
+    // a refusal that cannot heal (no such database) fails at once.
+    auto c = connect(opened_at + options.reconnect_for);
+    if (!c) return std::move(c).error();
     pg::connection& conn = **c;
     const std::string schema_lit = sql_literal(options.schema);
     // One node migrates at a time; the others wait and then find it done.
@@ -592,51 +607,100 @@ struct postgres_store::impl {
     return std::optional<recorded_event>{std::move(e)};
   }
 
+  /// The encoded requests one call of `append_batch` carries, at most
+  /// (bytes of JSON text; a request larger than that goes alone). PostgreSQL
+  /// takes 1 GiB in one message and about 255 MiB in one jsonb value; one
+  /// request holds at most 64 MiB of data and metadata (`store_limits`),
+  /// which its encoding may make twice as long.
+  static constexpr std::size_t max_call_bytes = std::size_t{128} << 20;
+
+  /// Sends the batch in calls of at most `max_call_bytes`, one after the
+  /// other, each its own transaction: a request sees what earlier ones wrote
+  /// in any call. A request that cannot be encoded (an allocation failed)
+  /// fails alone; a call that fails as a whole (its statement timed out, the
+  /// server went away) fails its requests, and the later ones are not sent.
   std::vector<result<append_result>> append_batch(std::span<const append_request> requests) {
-    std::string batch = "[";
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-      if (i) batch += ',';
-      encode_request(batch, requests[i]);
+    std::vector<result<append_result>> out(requests.size());
+    std::vector<std::size_t> part;  // the requests of the call being built
+    std::string batch;
+    std::optional<error> stopped;  // the call that failed as a whole
+    const auto send = [&] {
+      batch += ']';
+      auto rows = run([&](pg::connection& c) {
+        return c.query(sql_append.c_str(), {param{batch}}, "appending");
+      });
+      if (rows) {
+        answer(*rows, requests, part, out);
+      } else {
+        for (const std::size_t i : part)
+          out[i] = rows.error();
+        stopped = rows.error();
+      }
+      part.clear();
+      batch.clear();
+    };
+    std::size_t i = 0;
+    for (; i < requests.size() && !stopped; ++i) {
+      // What request i adds to the call, before escaping: its calls stay
+      // near max_call_bytes, and under PostgreSQL's limits.
+      std::size_t estimate = 256;
+      for (const auto& w : requests[i].writes)
+        for (const auto& e : w.events) {
+          estimate += e.data.size() + e.type.size() + 256;
+          for (const auto& [k, v] : e.metadata.user)
+            estimate += k.size() + v.size() + 8;
+        }
+      if (!part.empty() && batch.size() + estimate > max_call_bytes) send();
+      if (stopped) break;  // request i is not sent
+      const std::size_t mark = batch.size();
+      try {
+        batch += part.empty() ? '[' : ',';
+        encode_request(batch, requests[i]);
+        part.push_back(i);
+      } catch (const std::exception& e) {
+        batch.resize(mark);  // shrinking does not allocate
+        out[i] = error{errc::storage_io,
+                       std::string("encoding an append: ") +
+                           (dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory" : e.what())};
+      }
     }
-    batch += ']';
-    auto rows = run([&](pg::connection& c) {
-      return c.query(sql_append.c_str(), {param{batch}}, "appending");
-    });
-    std::vector<result<append_result>> out;
-    out.reserve(requests.size());
-    if (!rows) {
-      for (std::size_t i = 0; i < requests.size(); ++i)
-        out.emplace_back(rows.error());
-      return out;
+    if (!part.empty() && !stopped) send();
+    for (; i < requests.size(); ++i)
+      out[i] = error{stopped->code(),
+                     "not sent: an earlier part of the batch failed: " + stopped->context()};
+    return out;
+  }
+
+  /// Turns the rows of one call into the answers of its requests `part`.
+  void answer(const pg::reply& rows, std::span<const append_request> requests,
+              std::span<const std::size_t> part, std::vector<result<append_result>>& out) {
+    if (static_cast<std::size_t>(rows.rows()) != part.size()) {
+      for (const std::size_t i : part)
+        out[i] =
+            error{errc::storage_corrupt, "append_batch answered " + std::to_string(rows.rows()) +
+                                             " of " + std::to_string(part.size())};
+      return;
     }
-    if (static_cast<std::size_t>(rows->rows()) != requests.size()) {
-      for (std::size_t i = 0; i < requests.size(); ++i)
-        out.emplace_back(error{errc::storage_corrupt, "append_batch answered " +
-                                                          std::to_string(rows->rows()) + " of " +
-                                                          std::to_string(requests.size())});
-      return out;
-    }
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-      const int row = static_cast<int>(i);
-      const std::string_view status = rows->text(row, 0);
+    for (std::size_t k = 0; k < part.size(); ++k) {
+      const std::size_t i = part[k];
+      const int row = static_cast<int>(k);
+      const std::string_view status = rows.text(row, 0);
       const auto& writes = requests[i].writes;
       if (status == "ok") {
-        auto r = detail::decode_command_record(rows->text(row, 1));
-        if (!r) {
-          out.emplace_back(std::move(r).error());
-        } else {
-          out.emplace_back(std::move(r->result));
-        }
+        auto r = detail::decode_command_record(rows.text(row, 1));
+        if (!r)
+          out[i] = std::move(r).error();
+        else
+          out[i] = std::move(r->result);
       } else if (status == "recorded") {
         const auto& options = requests[i].options;
-        auto r = detail::decode_command_record(rows->text(row, 1));
+        auto r = detail::decode_command_record(rows.text(row, 1));
         if (!r)
-          out.emplace_back(std::move(r).error());
+          out[i] = std::move(r).error();
         else
-          out.push_back(
-              detail::match_command(*r, *options.command, writes, options.command_digest));
+          out[i] = detail::match_command(*r, *options.command, writes, options.command_digest);
       } else if (status == "conflict") {
-        const std::string_view d = rows->text(row, 1);
+        const std::string_view d = rows.text(row, 1);
         const auto tab1 = d.find('\t');
         const auto tab2 = d.rfind('\t');
         const std::string_view stream = d.substr(0, tab1);
@@ -645,16 +709,15 @@ struct postgres_store::impl {
         const auto w = std::find_if(writes.begin(), writes.end(), [&](const stream_write& sw) {
           return sw.stream.view() == stream;
         });
-        out.push_back(detail::conflict_error(
-            w != writes.end() ? w->stream : stream_id{stream},
-            w != writes.end() ? w->expected : expected_version::any(), actual));
+        out[i] = detail::conflict_error(w != writes.end() ? w->stream : stream_id{stream},
+                                        w != writes.end() ? w->expected : expected_version::any(),
+                                        actual);
       } else {  // replay: stored events never change, so read them after the commit
-        out.push_back(run([&](pg::connection& c) {
+        out[i] = run([&](pg::connection& c) {
           return detail::replay(writes, [&](const event_id& id) { return stored_event(c, id); });
-        }));
+        });
       }
     }
-    return out;
   }
 
   // ---- listening ----
@@ -741,6 +804,7 @@ result<postgres_store> postgres_store::open(const std::string& uri,
   p->options.pool_size = std::max<std::size_t>(1, options.pool_size);
   p->channel = options.schema + ".events";
   p->prepare_statements();
+  p->idle.reserve(p->options.pool_size);
   if (auto r = p->ensure_schema(); !r) return std::move(r).error();
   return postgres_store{std::move(p)};
 }

@@ -8,6 +8,7 @@ endif()
 get_filename_component(FACTUM_PG_BINDIR "${FACTUM_PG_CTL}" DIRECTORY)
 
 add_executable(factum_postgres_tests
+  postgres/batches.cpp
   postgres/conformance.cpp
   postgres/gap.cpp
   postgres/faults.cpp
@@ -31,3 +32,12 @@ if(FACTUM_BUILD_EXAMPLES)  # the bank example on PostgreSQL (examples/ comes aft
   target_compile_definitions(factum_postgres_tests PRIVATE FACTUM_TEST_BANK="$<TARGET_FILE:bank>")
   add_dependencies(factum_postgres_tests bank)
 endif()
+
+# Replaces the global operator new (to fail allocations), so it is an
+# executable of its own.
+add_executable(factum_pg_alloc_fault_tests postgres/alloc_faults.cpp)
+target_link_libraries(factum_pg_alloc_fault_tests PRIVATE factum::postgres PostgreSQL::PostgreSQL
+  factum_test_main)
+target_compile_definitions(factum_pg_alloc_fault_tests PRIVATE
+  FACTUM_PG_BINDIR="${FACTUM_PG_BINDIR}")
+factum_discover_tests(factum_pg_alloc_fault_tests)

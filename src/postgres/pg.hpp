@@ -1,12 +1,15 @@
 #pragma once
 
 // Thin RAII wrappers over libpq, private to the PostgreSQL backend.
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <libpq-fe.h>
 #include <memory>
 #include <optional>
+#include <poll.h>
 #include <span>
 #include <string>
 #include <string_view>
@@ -110,6 +113,16 @@ inline error to_error(std::string_view state, std::string_view message, std::str
   return error{code, std::move(msg)};
 }
 
+/// Doubles a wait from `first` up to `max`.
+struct backoff {
+  std::chrono::milliseconds next{50};
+  std::chrono::milliseconds max{1000};
+  void sleep() {
+    std::this_thread::sleep_for(next);
+    next = std::min(next * 2, max);
+  }
+};
+
 /// One connection.
 class connection {
  public:
@@ -131,26 +144,28 @@ class connection {
     c_ = nullptr;
   }
 
-  /// Connects; `storage_io` with libpq's message when it cannot.
-  result<void> open(const std::string& uri, std::chrono::milliseconds statement_timeout) {
-    close();
-    c_ = PQconnectdb(uri.c_str());
-    if (!c_) return error{errc::storage_io, "connecting to PostgreSQL: out of memory"};
-    if (PQstatus(c_) != CONNECTION_OK) {
-      std::string why = PQerrorMessage(c_);
-      while (!why.empty() && why.back() == '\n')
-        why.pop_back();
-      close();
-      return error{errc::storage_io, "connecting to PostgreSQL: " + why};
+  /// Connects, trying again with backoff until `deadline` while the failure
+  /// may heal (`heals`): the server did not answer, is starting or stopping,
+  /// or has no free connection. A refusal that waiting cannot change (no such
+  /// database, authentication failed) fails at once with `storage_io`, and a
+  /// connection string libpq cannot read with `invalid_argument`. The default
+  /// deadline tries once.
+  result<void> open(const std::string& uri, std::chrono::milliseconds statement_timeout,
+                    std::chrono::steady_clock::time_point deadline = {}) {
+    for (backoff wait;;) {
+      bool lasting = false;
+      auto r = open_once(uri, statement_timeout, lasting);
+      if (r || lasting || std::chrono::steady_clock::now() >= deadline) return r;
+      wait.sleep();
     }
-    std::string setup = "SET client_min_messages = warning; SET statement_timeout = " +
-                        std::to_string(statement_timeout.count()) + ";";
-    reply r{PQexec(c_, setup.c_str())};
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return fail(r, "configuring the connection");
-    return {};
   }
 
   [[nodiscard]] bool ok() const noexcept { return c_ && PQstatus(c_) == CONNECTION_OK; }
+  /// Connected and in no transaction (none open, none failed, no query
+  /// running): what a connection must be to go back to a pool.
+  [[nodiscard]] bool idle() const noexcept {
+    return ok() && PQtransactionStatus(c_) == PQTRANS_IDLE;
+  }
   [[nodiscard]] PGconn* get() const noexcept { return c_; }
 
   /// Runs `sql` with text parameters (nullopt: NULL); `binary_result` asks
@@ -208,18 +223,87 @@ class connection {
   [[nodiscard]] bool lost() const noexcept { return lost_ || !ok(); }
 
  private:
+  result<void> open_once(const std::string& uri, std::chrono::milliseconds statement_timeout,
+                         bool& lasting) {
+    close();
+    lost_ = false;
+    c_ = PQconnectdb(uri.c_str());
+    if (!c_) return error{errc::storage_io, "connecting to PostgreSQL: out of memory"};
+    if (PQstatus(c_) != CONNECTION_OK) {
+      std::string why = PQerrorMessage(c_);
+      const bool needs_password = PQconnectionNeedsPassword(c_) != 0;
+      close();
+      while (!why.empty() && (why.back() == '\n' || why.back() == ' '))
+        why.pop_back();
+      char* unreadable = nullptr;
+      if (PQconninfoOption* o = PQconninfoParse(uri.c_str(), &unreadable)) {
+        PQconninfoFree(o);
+      } else {
+        lasting = true;  // a connection string libpq cannot read
+        std::string text = unreadable ? unreadable : "out of memory";
+        if (unreadable) PQfreemem(unreadable);
+        while (!text.empty() && text.back() == '\n')
+          text.pop_back();
+        return error{errc::invalid_argument, "connecting to PostgreSQL: " + text};
+      }
+      const std::string state = needs_password ? std::string("28P01") : refusal_state(uri);
+      lasting = !heals(state);
+      if (lasting) why += " (SQLSTATE " + state + ")";
+      return error{errc::storage_io, "connecting to PostgreSQL: " + why};
+    }
+    std::string setup = "SET client_min_messages = warning; SET statement_timeout = " +
+                        std::to_string(statement_timeout.count()) + ";";
+    reply r{PQexec(c_, setup.c_str())};
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return fail(r, "configuring the connection");
+    return {};
+  }
+
+  /// Whether a connection refused with SQLSTATE `state` may be accepted
+  /// later: no answer from a server (empty), a connection failure (class 08),
+  /// a server short of resources (class 53: too many connections, memory),
+  /// starting, stopping or restarting (57P01 to 57P03).
+  static bool heals(std::string_view state) noexcept {
+    return state.empty() || state.starts_with("08") || state.starts_with("53") ||
+           state == "57P01" || state == "57P02" || state == "57P03";
+  }
+
+  /// The SQLSTATE of the server's refusal of `uri`, or "" when no server
+  /// answered. libpq keeps the code of a refused connection to itself; its
+  /// verbose message carries it ("FATAL:  3D000: database ..."), so this
+  /// tries once more with that verbosity, giving the server 5 s to answer.
+  static std::string refusal_state(const std::string& uri) {
+    PGconn* c = PQconnectStart(uri.c_str());
+    if (!c) return {};
+    PQsetErrorVerbosity(c, PQERRORS_VERBOSE);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+    PostgresPollingStatusType polled = PGRES_POLLING_WRITING;
+    while (PQstatus(c) != CONNECTION_BAD && polled != PGRES_POLLING_OK &&
+           polled != PGRES_POLLING_FAILED) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd fd{PQsocket(c), static_cast<short>(polled == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+                0};
+      if (::poll(&fd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+      polled = PQconnectPoll(c);
+    }
+    const std::string_view text = PQstatus(c) == CONNECTION_BAD ? PQerrorMessage(c) : "";
+    std::string state;
+    // "<severity>:  <SQLSTATE>: <message>"
+    for (auto at = text.find(":  "); at != std::string_view::npos && state.empty();
+         at = text.find(":  ", at + 1)) {
+      const auto code = text.substr(at + 3, 6);
+      if (code.size() == 6 && code[5] == ':' &&
+          std::all_of(code.begin(), code.end() - 1,
+                      [](char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z'); }))
+        state = code.substr(0, 5);
+    }
+    PQfinish(c);
+    return state;
+  }
+
   PGconn* c_ = nullptr;
   bool lost_ = false;
-};
-
-/// Doubles a wait from `first` up to `max`.
-struct backoff {
-  std::chrono::milliseconds next{50};
-  std::chrono::milliseconds max{1000};
-  void sleep() {
-    std::this_thread::sleep_for(next);
-    next = std::min(next * 2, max);
-  }
 };
 
 /// `text` as a quoted SQL identifier.

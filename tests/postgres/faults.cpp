@@ -132,6 +132,45 @@ TEST_CASE("postgres: a server that is not there is a storage_io error after reco
   CHECK(std::chrono::steady_clock::now() - start < 10s);
 }
 
+// A missing database, a role that may not log in, a connection string libpq
+// cannot read: waiting cannot help any of them.
+TEST_CASE("postgres: a refusal that cannot heal: open fails at once", "[postgres][faults]") {
+  auto& cluster = pg_cluster::shared();
+  cluster.psql("CREATE ROLE factum_no_login NOLOGIN");
+  const std::string missing = cluster.uri("factum_no_such_db");
+  std::string no_login = cluster.uri();
+  no_login.replace(no_login.find("user=postgres"), 13, "user=factum_no_login");
+  const std::string unreadable = cluster.uri() + "&no_such_option=1";
+  // Each is tried with the default reconnect_for (15 s), and none may wait it out.
+  const auto timed = [](auto&& open) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = open();
+    REQUIRE_FALSE(r);
+    CHECK(std::chrono::steady_clock::now() - start < 1s);
+    return std::move(r).error();
+  };
+  auto e = timed([&] { return factum::postgres_store::open(missing); });
+  CHECK(e.code() == factum::errc::storage_io);
+  CHECK_THAT(e.message(), Catch::Contains("factum_no_such_db") && Catch::Contains("3D000"));
+  e = timed([&] { return factum::postgres_read_model::open(missing); });
+  CHECK(e.code() == factum::errc::storage_io);
+  CHECK_THAT(e.message(), Catch::Contains("factum_no_such_db"));
+  e = timed([&] { return factum::postgres_store::open(no_login); });
+  CHECK(e.code() == factum::errc::storage_io);
+  CHECK_THAT(e.message(), Catch::Contains("factum_no_login") && Catch::Contains("28000"));
+  e = timed([&] { return factum::postgres_read_model::open(no_login); });
+  CHECK(e.code() == factum::errc::storage_io);
+  e = timed([&] { return factum::postgres_store::open(unreadable); });
+  CHECK(e.code() == factum::errc::invalid_argument);
+  CHECK_THAT(e.message(), Catch::Contains("no_such_option"));
+  e = timed([&] { return factum::postgres_read_model::open(unreadable); });
+  CHECK(e.code() == factum::errc::invalid_argument);
+  // A server that is there accepts the same URI once the database exists.
+  cluster.psql("CREATE DATABASE factum_no_such_db");
+  CHECK(factum::postgres_store::open(missing));
+  CHECK(factum::postgres_read_model::open(missing));
+}
+
 TEST_CASE("postgres: a schema that is not factum's is refused, and so is a newer one",
           "[postgres][faults]") {
   auto& cluster = pg_cluster::shared();

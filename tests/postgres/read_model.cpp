@@ -139,3 +139,72 @@ TEST_CASE("postgres: the bank projection runs on a PostgreSQL store and read mod
   REQUIRE(projection.wait_until(last.events.back().pos));
   CHECK(balance() == 42);
 }
+
+TEST_CASE("postgres read model: a read-only server: opens, reads, then writes again",
+          "[postgres][read_model][faults]") {
+  pg_cluster cluster;  // its own: the whole server goes read-only
+  const std::string uri = cluster.uri();
+  {
+    factum::postgres_read_model setup{uri};
+    REQUIRE(setup.write([](factum::sql& db) { return db.exec("CREATE TABLE t(n bigint)"); }));
+    REQUIRE(setup.commit("p", factum::position::at(1),
+                         [](factum::sql& db) { return db.exec("INSERT INTO t VALUES (1)"); }));
+  }
+  REQUIRE(factum::postgres_store::open(uri));  // the store's schema exists too
+  const auto read_only = [&](bool on) {
+    // The SET lets the session switch it back off; the reload reaches every
+    // session (open ones included) at its next statement.
+    cluster.psql(
+        std::string("SET default_transaction_read_only = off; ALTER SYSTEM ") +
+        (on ? "SET default_transaction_read_only = on" : "RESET default_transaction_read_only") +
+        "; SELECT pg_reload_conf();");
+    std::this_thread::sleep_for(300ms);
+  };
+  read_only(true);
+  auto model = factum::postgres_read_model::open(uri);
+  REQUIRE(model);
+  std::int64_t rows = 0;
+  const auto count = [&] {
+    REQUIRE(model->query("SELECT count(*) FROM t",
+                         [&](const factum::sql_row& r) { rows = r.int64(0); }));
+    return rows;
+  };
+  CHECK(count() == 1);
+  CHECK(model->load_checkpoint("p").value() == factum::position::at(1));
+  const auto add = [](factum::sql& db) { return db.exec("INSERT INTO t VALUES (2)"); };
+  auto refused = model->commit("p", factum::position::at(2), add);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code() == factum::errc::storage_read_only);
+  refused = model->commit("p", factum::position::at(1), factum::position::at(2), add);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code() == factum::errc::storage_read_only);
+  refused = model->write(add);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code() == factum::errc::storage_read_only);
+  // The store opens and reads as well; appends are refused the same way.
+  auto store = factum::postgres_store::open(uri);
+  REQUIRE(store);
+  CHECK(store->head().value().global() == 0);
+  factum::event_data e;
+  e.id = factum::uuid::v7();
+  e.type = "E";
+  e.data = "{}";
+  auto appended = store->append("s-1", factum::expected_version::any(), {e});
+  REQUIRE_FALSE(appended);
+  CHECK(appended.error().code() == factum::errc::storage_read_only);
+
+  read_only(false);
+  // A session reads the new setting before its next statement, so the first
+  // transaction on a connection opened in the spell may still be read-only.
+  const auto again = [](auto&& call) {
+    auto r = call();
+    for (int i = 0; i < 3 && !r && r.error().code() == factum::errc::storage_read_only; ++i)
+      r = call();
+    return r;
+  };
+  REQUIRE(again(
+      [&] { return model->commit("p", factum::position::at(1), factum::position::at(2), add); }));
+  CHECK(count() == 2);
+  CHECK(model->load_checkpoint("p").value() == factum::position::at(2));
+  CHECK(again([&] { return store->append("s-1", factum::expected_version::any(), {e}); }));
+}

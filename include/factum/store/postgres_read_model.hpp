@@ -44,8 +44,9 @@ struct postgres_read_model_options {
 /// ```
 class postgres_read_model final : public sql_read_model {
  public:
-  /// Connects and creates the checkpoint table when missing; errors:
-  /// `storage_io` (cannot connect), `invalid_argument`.
+  /// Connects and creates the checkpoint table when missing (no DDL when it
+  /// exists: it opens on a read-only server); errors: `storage_io` (cannot
+  /// connect, as for `postgres_store::open`), `invalid_argument`.
   [[nodiscard]] static result<postgres_read_model> open(
       const std::string& uri, const postgres_read_model_options& options = {});
   /// Like `open`, but throws `factum::system_error`.

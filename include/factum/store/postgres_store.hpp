@@ -50,8 +50,11 @@ struct postgres_options {
 class postgres_store final : public event_store {
  public:
   /// Connects to `uri` (any libpq connection string or URI) and creates or
-  /// migrates the schema; errors: `storage_io` (cannot connect),
-  /// `schema_mismatch` (not a factum schema, or a newer one).
+  /// migrates the schema; errors: `storage_io` (cannot connect: after
+  /// `reconnect_for` when the server does not answer, at once when it refuses
+  /// for good, as for a database that does not exist), `invalid_argument`
+  /// (a connection string libpq cannot read), `schema_mismatch` (not a
+  /// factum schema, or a newer one).
   [[nodiscard]] static result<postgres_store> open(const std::string& uri,
                                                    const postgres_options& options = {});
   /// Like `open`, but throws `factum::system_error`.
