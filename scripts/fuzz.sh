@@ -7,11 +7,10 @@
 #
 #   ./scripts/fuzz.sh            # CI: 60 s per target
 #   ./scripts/fuzz.sh 3600       # a longer run
-#   FACTUM_FUZZ_TARGETS="codec_strict json_differential" ./scripts/fuzz.sh 300
+#   FACTUM_FUZZ_TARGETS="codec json_differential" ./scripts/fuzz.sh 300
 #
-# The `_strict` targets and json_differential also feed the known problems
-# that are being fixed elsewhere, so they run only when named. Runs go to
-# build/fuzz/runs/<time>/<target>/ (log, grown corpus, crash inputs).
+# Runs go to build/fuzz/runs/<time>/<target>/ (log, grown corpus, crash
+# inputs).
 # Reproduce a finding: build/fuzz/tests/fuzz/fuzz_<target> <crash input>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +21,7 @@ seconds=${1:-60}
   exit 2
 }
 jobs=${FACTUM_FUZZ_JOBS:-2}
-read -r -a targets <<<"${FACTUM_FUZZ_TARGETS:-json_text json_differential codec_strict upcast_strict stream_id uuid position sqlite_store_strict}"
+read -r -a targets <<<"${FACTUM_FUZZ_TARGETS:-json_text json_differential codec upcast stream_id uuid position sqlite_store}"
 
 # The longest input worth trying per target; a store file is a few pages.
 max_len() {
@@ -43,7 +42,7 @@ mkdir -p "$run"
 
 start() {
   local t=$1 dir=$run/$1
-  local seeds=tests/fuzz/corpus/${t%_strict}
+  local seeds=tests/fuzz/corpus/$t
   [[ -x $bin/fuzz_$t ]] || {
     echo "fuzz: no target fuzz_$t in $bin" >&2
     return 1

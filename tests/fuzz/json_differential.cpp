@@ -6,8 +6,8 @@
 // (nlohmann has no limit, by design); nlohmann skips a leading UTF-8 byte
 // order mark (RFC 8259 lets a parser ignore it; factum never writes one);
 // and nlohmann takes a NUL byte for the end of its input, so it accepts
-// "1\0junk" (the validator is right; fuzz_codec_strict reports what that
-// does to decoding).
+// "1\0junk" (the validator is right, and the codec rejects such data:
+// fuzz_codec checks it).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

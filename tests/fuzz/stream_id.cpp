@@ -1,5 +1,6 @@
 // Stream ids (core/stream_id.hpp) from arbitrary bytes: `validate` and the
-// category/id split never crash, and they agree with `stream_id::of`.
+// category/id split never crash, `validate` keeps the documented rule, and
+// the split agrees with `stream_id::of`.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -15,8 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const factum::stream_id s{text};
   const auto valid = factum::stream_id::validate(text);
   FACTUM_FUZZ_CHECK(valid.has_value() == s.validate().has_value());
-  FACTUM_FUZZ_CHECK(valid.has_value() == (!text.empty() && text.size() <= s.max_size &&
-                                          text.find('\0') == std::string_view::npos));
+  // The rule (stream_id.hpp): 1 to max_size bytes of UTF-8 without a NUL
+  // (is_utf8 itself is checked by fuzz_json_text).
+  FACTUM_FUZZ_CHECK(valid.has_value() ==
+                    (!text.empty() && text.size() <= s.max_size &&
+                     text.find('\0') == std::string_view::npos && factum::detail::is_utf8(text)));
   if (!valid) FACTUM_FUZZ_CHECK(valid.error() == factum::errc::invalid_stream_id);
 
   const std::string_view category = s.category(), id = s.id();
