@@ -7,8 +7,6 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include <factum/core/detail/json_text.hpp>
 #include <factum/store/event_store.hpp>
 
@@ -34,28 +32,47 @@ inline std::string encode_command_record(const command_record& c) {
 
 /// A stored command record; `malformed_event` when it is not one. A record
 /// without "digest" was written before command ids were scoped: `legacy`.
+/// Read without a DOM (see `encode_user_metadata`), in any key order and
+/// spacing (PostgreSQL's jsonb writes its own); every number is an unsigned
+/// integer (`get<std::uint64_t>()` of 1e300 was undefined behaviour).
 inline result<command_record> decode_command_record(std::string_view text) {
-  const auto j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
   command_record c;
-  // get<std::uint64_t>() of a float or a negative number converts with
-  // undefined behaviour or wraps: a number must be an unsigned integer.
-  const auto number = [](const nlohmann::json& n) {
-    if (!n.is_number_unsigned() && !(n.is_number_integer() && n.get<std::int64_t>() >= 0))
-      throw nlohmann::json::type_error::create(302, "a number is not an unsigned integer", &n);
-    return n.get<std::uint64_t>();
+  c.legacy = true;
+  bool streams = false, first_position = false, last_position = false;
+  plain_reader r{text};
+  const auto stream = [&] {
+    stream_range range;
+    std::string name;
+    if (!r.eat('[') || !r.read(name) || !r.eat(',') || !r.read(range.first_version) ||
+        !r.eat(',') || !r.read(range.last_version) || !r.eat(']'))
+      return false;
+    range.stream = stream_id{std::move(name)};
+    c.result.streams.push_back(std::move(range));
+    return true;
   };
-  try {
-    for (const auto& s : j.at("streams"))
-      c.result.streams.push_back({s.at(0).get<std::string>(), number(s.at(1)), number(s.at(2))});
-    c.result.first_position = number(j.at("first"));
-    c.result.last_position = number(j.at("last"));
-    if (const auto d = j.find("digest"); d != j.end())
-      c.digest = number(*d);
-    else
-      c.legacy = true;
-  } catch (const nlohmann::json::exception& e) {
-    return error{errc::malformed_event, std::string("stored command record: ") + e.what()};
+  const auto field = [&](std::string_view key) {
+    if (key == "first") return first_position = true, r.read(c.result.first_position);
+    if (key == "last") return last_position = true, r.read(c.result.last_position);
+    if (key == "digest") {
+      c.legacy = false;
+      return r.read(c.digest);
+    }
+    if (key != "streams" || !r.eat('[')) return false;
+    streams = true;
+    if (r.eat(']')) return true;
+    do {
+      if (!stream()) return false;
+    } while (r.eat(','));
+    return r.eat(']');
+  };
+  bool ok = r.eat('{');
+  for (bool first = true; ok && !r.eat('}'); first = false) {
+    std::string_view key;
+    ok = (first || r.eat(',')) && r.key(key) && r.eat(':') && field(key);
   }
+  if (!ok || !r.at_end() || !streams || !first_position || !last_position)
+    return error{errc::malformed_event,
+                 "stored command record is not one: " + std::string(text.substr(0, 200))};
   return c;
 }
 

@@ -14,43 +14,11 @@
 #include <factum/store/postgres_store.hpp>
 
 #include "../support/events.hpp"
+#include "../support/failing_new.hpp"
 #include "../support/pg_cluster.hpp"
 
-namespace {
-
-// Allocations fail only on the thread that armed them, at the armed count.
-thread_local long countdown = -1;  // -1: off; n: the n-th next allocation fails
-thread_local bool fired = false;
-
-void* allocate(std::size_t n) {
-  if (countdown >= 0 && countdown-- == 0) {
-    fired = true;
-    throw std::bad_alloc();
-  }
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-  return allocate(n);
-}
-void* operator new[](std::size_t n) {
-  return allocate(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
+using factum_test::failing_new::countdown;
+using factum_test::failing_new::fired;
 
 using namespace factum;
 using factum_test::pg_cluster;
@@ -108,12 +76,11 @@ void check_log(event_store& s) {
 
 }  // namespace
 
-// Hidden ([.]): nlohmann's DOM allocates in its destructor, so a failed
-// allocation while decoding a command record (store_records.hpp) ends the
-// process (std::terminate, at allocation 113 of this sweep). Run it by name
-// once the stored records are read without the DOM.
+// Command records are read without a DOM (store_records.hpp): nlohmann's DOM
+// allocates in its destructor, and a failed allocation there ended the
+// process (std::terminate, at allocation 113 of this sweep).
 TEST_CASE("alloc faults: postgres: every allocation of an append may fail",
-          "[postgres][faults][alloc][.]") {
+          "[postgres][faults][alloc]") {
   const std::string uri = pg_cluster::fresh_database_uri();
   postgres_store s{uri, {.listen = false}};
   int points = 0, thrown = 0;

@@ -15,43 +15,11 @@
 #include <factum/store/sqlite_store.hpp>
 
 #include "../support/events.hpp"
+#include "../support/failing_new.hpp"
 #include "../support/temp_dir.hpp"
 
-namespace {
-
-// Allocations fail only on a thread that armed them, at the armed count.
-thread_local long countdown = -1;  // -1: off; n: the n-th next allocation fails
-thread_local bool fired = false;
-
-void* allocate(std::size_t n) {
-  if (countdown >= 0 && countdown-- == 0) {
-    fired = true;
-    throw std::bad_alloc();
-  }
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-  return allocate(n);
-}
-void* operator new[](std::size_t n) {
-  return allocate(n);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
+using factum_test::failing_new::countdown;
+using factum_test::failing_new::fired;
 
 using namespace factum;
 using namespace factum_test;

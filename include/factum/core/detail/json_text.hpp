@@ -308,8 +308,9 @@ class plain_reader {
     return true;
   }
 
+  /// Reads a bool, an integer or a string (strings allocate, so they may throw).
   template <class M>
-  bool read(M& out) noexcept {
+  bool read(M& out) noexcept(!std::is_same_v<M, std::string>) {
     ws();
     if constexpr (std::is_same_v<M, bool>) {
       if (take("true")) return out = true, true;
@@ -341,7 +342,7 @@ class plain_reader {
     return true;
   }
 
-  bool string(std::string& out) noexcept {
+  bool string(std::string& out) {
     if (p_ == end_ || *p_ != '"') return false;
     ++p_;
     out.clear();
