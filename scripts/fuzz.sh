@@ -5,7 +5,7 @@
 # the repository). Exits nonzero when a target finds a crash, a leak, UB, a
 # timeout or a failed check, and prints where the input that does it is.
 #
-#   ./scripts/fuzz.sh            # CI: 60 s per target
+#   ./scripts/fuzz.sh            # 60 s per target (CI runs 30)
 #   ./scripts/fuzz.sh 3600       # a longer run
 #   FACTUM_FUZZ_TARGETS="codec json_differential" ./scripts/fuzz.sh 300
 #
