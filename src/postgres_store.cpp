@@ -72,6 +72,10 @@ CREATE TABLE {s}.dead_letters(
   attempts int NOT NULL,
   failed_at bigint NOT NULL);
 )sql",
+    // 3: a dead letter may park its stream for its subscriber.
+    R"sql(
+ALTER TABLE {s}.dead_letters ADD COLUMN parks_stream boolean NOT NULL DEFAULT false;
+)sql",
 };
 static_assert(std::size(migrations) == postgres_store::schema_version);
 
@@ -435,11 +439,12 @@ struct postgres_store::impl {
     sql_event_by_id =
         s("SELECT " FACTUM_PG_EVENT_COLUMNS " FROM {s}.events e WHERE e.event_id = $1::uuid");
     sql_dead_add =
-        s("INSERT INTO {s}.dead_letters(subscriber, position, error, attempts, failed_at)"
-          " SELECT $1, e.position, $3, $4::int, $5::bigint FROM {s}.events e"
+        s("INSERT INTO {s}.dead_letters(subscriber, position, error, attempts, failed_at,"
+          " parks_stream) SELECT $1, e.position, $3, $4::int, $5::bigint, $7::boolean"
+          " FROM {s}.events e"
           " WHERE e.position = $2::bigint AND e.event_id = $6::uuid RETURNING id");
     sql_dead_list = s("SELECT " FACTUM_PG_EVENT_COLUMNS
-                      ", d.id, d.subscriber, d.error, d.attempts, d.failed_at"
+                      ", d.id, d.subscriber, d.error, d.attempts, d.failed_at, d.parks_stream"
                       " FROM {s}.dead_letters d JOIN {s}.events e ON e.position = d.position"
                       " WHERE $1 = '' OR d.subscriber = $1 ORDER BY d.id");
     sql_dead_remove = s("DELETE FROM {s}.dead_letters WHERE id = $1::bigint");
@@ -975,10 +980,11 @@ result<std::uint64_t> postgres_store::do_add_dead_letter(const dead_letter& lett
   // Not sent again after a broken connection: it might be stored twice.
   return impl_->run(
       [&](pg::connection& c) -> result<std::uint64_t> {
-        auto r = c.query(impl_->sql_dead_add.c_str(),
-                         {param{letter.subscriber}, param{pos}, param{letter.error},
-                          param{attempts}, param{failed}, param{id}},
-                         "adding a dead letter");
+        auto r =
+            c.query(impl_->sql_dead_add.c_str(),
+                    {param{letter.subscriber}, param{pos}, param{letter.error}, param{attempts},
+                     param{failed}, param{id}, param{letter.parks_stream ? "true" : "false"}},
+                    "adding a dead letter");
         if (!r) return std::move(r).error();
         if (r->rows() == 0)
           return error{errc::not_found,
@@ -1002,6 +1008,7 @@ result<std::vector<dead_letter>> postgres_store::do_dead_letters(std::string_vie
       d.error = std::string(r->text(i, k + 2));
       d.attempts = static_cast<std::uint32_t>(r->int64(i, k + 3));
       d.failed_at = from_ns(r->int64(i, k + 4));
+      d.parks_stream = r->text(i, k + 5) == "t";
     }
     return out;
   });

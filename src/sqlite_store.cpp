@@ -16,7 +16,9 @@ namespace sq = detail::sqlite;
 
 namespace {
 
-constexpr std::int64_t schema_version = 1;
+// 2: a dead letter may park its stream (dead_letters.parks_stream); a file of
+// schema 1 is migrated when opened writable and read as it is when read-only.
+constexpr std::int64_t schema_version = 2;
 constexpr std::int64_t max_int64 = std::numeric_limits<std::int64_t>::max();
 
 // Streams and event types get integer keys: a row of `events` and its
@@ -58,8 +60,9 @@ CREATE TABLE dead_letters(
   position INTEGER NOT NULL,
   error TEXT NOT NULL,
   attempts INTEGER NOT NULL,
-  failed_at INTEGER NOT NULL);
-INSERT INTO factum_meta(key, value) VALUES ('schema_version', '1');
+  failed_at INTEGER NOT NULL,
+  parks_stream INTEGER NOT NULL DEFAULT 0);
+INSERT INTO factum_meta(key, value) VALUES ('schema_version', '2');
 )sql";
 
 // The columns every event read selects, in the order decode_event reads them.
@@ -125,14 +128,17 @@ constexpr const char* sql_checkpoint_all =
     "SELECT subscriber, position FROM checkpoints ORDER BY subscriber";
 constexpr const char* sql_event_id_at = "SELECT event_id FROM events WHERE position = ?1";
 constexpr const char* sql_dead_letter_add =
-    "INSERT INTO dead_letters(subscriber, position, error, attempts, failed_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
-constexpr const char* sql_dead_letter_list =
-    "SELECT " FACTUM_EVENT_COLUMNS
-    ", d.id, d.subscriber, d.error, d.attempts, d.failed_at"
-    " FROM dead_letters d JOIN events e ON e.position = d.position"
-    " JOIN streams s ON s.stream_key = e.stream_key"
-    " WHERE ?1 = '' OR d.subscriber = ?1 ORDER BY d.id";
+    "INSERT INTO dead_letters(subscriber, position, error, attempts, failed_at, parks_stream)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+#define FACTUM_DEAD_LETTER_LIST(parks)                                                            \
+  "SELECT " FACTUM_EVENT_COLUMNS ", d.id, d.subscriber, d.error, d.attempts, d.failed_at, " parks \
+  " FROM dead_letters d JOIN events e ON e.position = d.position"                                 \
+  " JOIN streams s ON s.stream_key = e.stream_key"                                                \
+  " WHERE ?1 = '' OR d.subscriber = ?1 ORDER BY d.id"
+constexpr const char* sql_dead_letter_list = FACTUM_DEAD_LETTER_LIST("d.parks_stream");
+// A read-only file of schema 1: no letter of it parks its stream.
+constexpr const char* sql_dead_letter_list_v1 = FACTUM_DEAD_LETTER_LIST("0");
+#undef FACTUM_DEAD_LETTER_LIST
 constexpr const char* sql_dead_letter_remove = "DELETE FROM dead_letters WHERE id = ?1";
 
 std::int64_t to_ns(timestamp t) {
@@ -248,6 +254,7 @@ struct sqlite_store::impl {
   std::filesystem::path file;
   sqlite_options options;
   bool read_only = false;
+  std::int64_t schema = schema_version;  ///< the file's (1: read-only, not migrated)
 
   std::mutex write_mutex;  // guards writer and stream_keys
   session writer;
@@ -311,6 +318,15 @@ struct sqlite_store::impl {
         "SELECT CAST(value AS INTEGER) FROM factum_meta WHERE key = 'schema_version'", [](auto&) {},
         "reading schema");
     if (!version) return done(std::move(version).error());
+    if (*version == 1 && read_only) {
+      schema = 1;  // read as it is
+      return done({});
+    }
+    if (*version == 1)
+      return done(writer.conn.exec(
+          "ALTER TABLE dead_letters ADD COLUMN parks_stream INTEGER NOT NULL DEFAULT 0;"
+          " UPDATE factum_meta SET value = '2' WHERE key = 'schema_version';",
+          "migrating '" + file.string() + "' from factum schema 1 to 2"));
     if (*version != schema_version)
       return done(error{errc::schema_mismatch,
                         "'" + file.string() + "' has factum schema " + std::to_string(*version) +
@@ -1064,7 +1080,7 @@ result<std::uint64_t> sqlite_store::do_add_dead_letter(const dead_letter& letter
   sq::reset_guard guard{**st};
   (*st)->bind(1, letter.subscriber).bind(2, clamp_u64(letter.event.global_position));
   (*st)->bind(3, letter.error).bind(4, static_cast<std::int64_t>(letter.attempts));
-  (*st)->bind(5, to_ns(letter.failed_at));
+  (*st)->bind(5, to_ns(letter.failed_at)).bind(6, std::int64_t{letter.parks_stream ? 1 : 0});
   if (const int rc = (*st)->step(); rc != SQLITE_DONE)
     return w.conn.fail(rc, "adding a dead letter");
   return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(w.conn.get()));
@@ -1072,7 +1088,8 @@ result<std::uint64_t> sqlite_store::do_add_dead_letter(const dead_letter& letter
 
 result<std::vector<dead_letter>> sqlite_store::do_dead_letters(std::string_view subscriber) {
   return impl_->query(
-      sql_dead_letter_list, [&](sq::statement& st) { st.bind(1, subscriber); },
+      impl_->schema == 1 ? sql_dead_letter_list_v1 : sql_dead_letter_list,
+      [&](sq::statement& st) { st.bind(1, subscriber); },
       [&](session& s, sq::statement& st) -> result<std::vector<dead_letter>> {
         std::vector<dead_letter> out;
         impl::row_cache cache;
@@ -1089,6 +1106,7 @@ result<std::vector<dead_letter>> sqlite_store::do_dead_letters(std::string_view 
           d.error = std::string(st.text(c + 2));
           d.attempts = static_cast<std::uint32_t>(st.int64(c + 3));
           d.failed_at = from_ns(st.int64(c + 4));
+          d.parks_stream = st.int64(c + 5) != 0;
         }
       });
 }

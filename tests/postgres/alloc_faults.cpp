@@ -45,12 +45,13 @@ auto armed(long fault, bool& thrown, Call&& call) -> decltype(call()) {
   }
 }
 
-/// Sessions of the cluster left inside a transaction.
+/// Sessions of this database left inside a transaction.
 long open_transactions(const std::string& uri) {
   PGconn* c = PQconnectdb(uri.c_str());
   REQUIRE(PQstatus(c) == CONNECTION_OK);
   PGresult* r = PQexec(c,
                        "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                       " AND datname = current_database()"  // not other tests' databases
                        " AND state LIKE 'idle in transaction%'");
   const long n = std::atol(PQgetvalue(r, 0, 0));
   PQclear(r);

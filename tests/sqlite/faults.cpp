@@ -294,6 +294,33 @@ TEST_CASE("sqlite: files that are not a factum store are refused", "[sqlite][fau
     REQUIRE_FALSE(store);
     CHECK(store.error().code() == errc::schema_mismatch);
   }
+  SECTION("a file of schema 1: read as it is read-only, migrated when writable") {
+    const auto file = dir / "v1.db";
+    std::filesystem::copy_file(std::filesystem::path(FACTUM_TEST_FIXTURES) / "bank-v1.db", file);
+    const std::string version = "SELECT value FROM factum_meta WHERE key = 'schema_version'";
+    {
+      auto reader = sqlite_store::open(file, {.read_only = true});
+      REQUIRE(reader);
+      CHECK(reader->dead_letters().value().empty());
+      CHECK(raw_sql(file, version) == "1\n");
+    }
+    auto events = [&] {
+      auto writer = sqlite_store::open(file);
+      REQUIRE(writer);
+      CHECK(raw_sql(file, version) == "2\n");
+      auto all = writer->read_all().value();
+      REQUIRE(writer->add_dead_letter({0, "old", all.at(0), "before", 1, {}, false}));
+      REQUIRE(writer->add_dead_letter({0, "new", all.at(1), "after", 1, {}, true}));
+      return all;
+    }();
+    auto again = sqlite_store::open(file, {.read_only = true});
+    REQUIRE(again);
+    auto letters = again->dead_letters().value();
+    REQUIRE(letters.size() == 2);
+    CHECK(!letters[0].parks_stream);
+    CHECK(letters[1].parks_stream);
+    CHECK(letters[1].event.id == events.at(1).id);
+  }
   SECTION("a missing file with create off") {
     auto store = sqlite_store::open(dir / "missing.db", {.create = false});
     REQUIRE_FALSE(store);

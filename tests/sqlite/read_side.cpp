@@ -4,11 +4,13 @@
 // times. A last run on the same file must end in the same state as a run
 // with no crash: the projection counted every event once, every transfer
 // was carried out once.
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -207,4 +209,67 @@ TEST_CASE("sqlite: a projection started from now projects only what comes after"
   REQUIRE(
       model->query("SELECT n FROM deposits", [&](const factum::sql_row& r) { n = r.int64(0); }));
   CHECK(n == 3);
+}
+
+namespace {
+/// Fails on deposits of 13 while `broken`; records the rest per stream.
+struct fussy {
+  static constexpr std::string_view name = "fussy";
+  using interested_in = factum::events<bank::money_deposited>;
+  std::shared_ptr<std::atomic<bool>> broken = std::make_shared<std::atomic<bool>>(true);
+  std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+  std::shared_ptr<std::map<std::string, std::vector<std::int64_t>>> seen =
+      std::make_shared<std::map<std::string, std::vector<std::int64_t>>>();
+  void handle(const bank::money_deposited& d, const factum::recorded_event& e) {
+    if (*broken && d.amount == 13) throw std::runtime_error("13 is unlucky");
+    std::lock_guard lock(*mutex);
+    (*seen)[e.stream.str()].push_back(d.amount);
+  }
+  std::vector<std::int64_t> of(const std::string& stream) {
+    std::lock_guard lock(*mutex);
+    return (*seen)[stream];
+  }
+};
+}  // namespace
+
+TEST_CASE("sqlite: a parked stream stays parked when the file is opened again",
+          "[sqlite][read_side]") {
+  temp_dir dir;
+  const auto file = dir / "bank.db";
+  factum::subscriptions_options quiet;
+  quiet.log = {};
+  factum::subscription_options once;
+  once.retry.max_attempts = 1;
+  fussy f;
+  auto deposit = [](factum::runtime& rt, std::string id, std::int64_t amount) {
+    rt.dispatch<bank::account>(id, bank::deposit{amount}, boost::asio::use_future).get();
+  };
+  {
+    factum::runtime rt{factum::sqlite_store{file}};
+    factum::subscriptions subs{rt, quiet};
+    auto sub = subs.add(f, once);
+    for (const char* id : {"a", "b"})
+      rt.dispatch<bank::account>(id, bank::open_account{id}, boost::asio::use_future).get();
+    deposit(rt, "a", 13);
+    deposit(rt, "a", 1);
+    deposit(rt, "b", 5);
+    REQUIRE(sub.wait_until(rt.store().head().value()));
+  }
+  factum::runtime rt{factum::sqlite_store{file}};
+  factum::subscriptions subs{rt, quiet};
+  auto sub = subs.add(f, once);
+  deposit(rt, "a", 2);
+  deposit(rt, "b", 6);
+  REQUIRE(sub.wait_until(rt.store().head().value()));
+  CHECK(f.of("account-a").empty());
+  CHECK(f.of("account-b") == std::vector<std::int64_t>{5, 6});
+  auto parked = subs.parked_streams().value();
+  REQUIRE(parked.size() == 1);
+  CHECK(parked[0].stream == "account-a");
+  CHECK(parked[0].waiting == 2);
+
+  *f.broken = false;
+  REQUIRE(subs.retry_dead_letter(parked[0].letter));
+  CHECK(f.of("account-a") == std::vector<std::int64_t>{13, 1, 2});
+  CHECK(rt.store().dead_letters().value().empty());
 }

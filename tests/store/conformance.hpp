@@ -458,7 +458,7 @@ void dead_letters() {
   auto events = s.read_stream("a-1").value();
   const timestamp t{std::chrono::seconds{1'700'000'000}};
   auto id1 = s.add_dead_letter({0, "mailer", events[0], "smtp down", 5, t});
-  auto id2 = s.add_dead_letter({0, "ledger", events[1], "bad amount", 3, t});
+  auto id2 = s.add_dead_letter({0, "ledger", events[1], "bad amount", 3, t, true});
   auto id3 = s.add_dead_letter({0, "mailer", events[1], "smtp down", 5, t});
   REQUIRE(id1);
   REQUIRE(id2);
@@ -475,6 +475,8 @@ void dead_letters() {
   CHECK(all[0].error == "smtp down");
   CHECK(all[0].attempts == 5);
   CHECK(all[0].failed_at == t);
+  CHECK(!all[0].parks_stream);
+  CHECK(all[1].parks_stream);  // a letter that parks its stream says so
   auto mailer = s.dead_letters("mailer").value();
   REQUIRE(mailer.size() == 2);
   CHECK(mailer[1].id == *id3);

@@ -192,11 +192,14 @@ TEST_CASE("an event type no C++ type knows is skipped by typed subscribers, not 
   factum::event_data stranger = deposit(1);
   stranger.type = "NobodyKnowsMe";
   REQUIRE(store->append("account-a", factum::expected_version::any(), {future}));
-  REQUIRE(store->append("account-a", factum::expected_version::any(), {stranger}));
-  REQUIRE(store->append("account-a", factum::expected_version::any(), {deposit(3)}));
+  REQUIRE(store->append("account-b", factum::expected_version::any(), {stranger}));
+  REQUIRE(store->append("account-b", factum::expected_version::any(), {deposit(3)}));
+  REQUIRE(store->append("account-a", factum::expected_version::any(), {deposit(4)}));
   REQUIRE(sub.wait_until(head(rt)));
   CHECK(r.out->total() == 3);
   CHECK(subs.dead_letters("recorder").value().size() == 1);  // the undecodable one
+  // It parks its stream: the 4 waits behind it.
+  CHECK(subs.parked_streams("recorder").value().at(0).waiting == 1);
   std::lock_guard lock(m);
   CHECK(!lines.empty());
 }

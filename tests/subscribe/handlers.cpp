@@ -38,6 +38,8 @@ TEST_CASE("a handler that fails a few times succeeds on a retry") {
 }
 
 TEST_CASE("a handler that always throws ends in the dead letters and the others go on") {
+  // The poison parks stream a for picky (tests/subscribe/dead_letters.cpp);
+  // stream b goes on.
   auto store = std::make_shared<factum::memory_store>();
   factum::runtime rt{store, threads(2)};
   factum::subscriptions subs{rt, quiet()};
@@ -49,10 +51,12 @@ TEST_CASE("a handler that always throws ends in the dead letters and the others 
   REQUIRE(!run(rt, "a", deposit_money{1}).ec);
   REQUIRE(!run(rt, "a", deposit_money{13}).ec);  // poison for picky
   REQUIRE(!run(rt, "a", deposit_money{2}).ec);
+  REQUIRE(!run(rt, "b", open_account{"bob"}).ec);
+  REQUIRE(!run(rt, "b", deposit_money{5}).ec);
   REQUIRE(good.wait_until(head(rt)));
   REQUIRE(bad.wait_until(head(rt)));
-  CHECK(r.out->total() == 16);
-  CHECK(p.out->total() == 3);  // 1 and 2: it moved on past the poison
+  CHECK(r.out->total() == 21);
+  CHECK(p.out->total() == 6);  // 1 and 5: a's 2 waits behind the poison, b went on
   auto letters = subs.dead_letters("picky").value();
   REQUIRE(letters.size() == 1);
   CHECK(letters[0].attempts == 3);
@@ -70,7 +74,8 @@ TEST_CASE("dead letters are listed, a failing retry keeps them, and they can be 
   auto sub = subs.add(p, quick(2));
   REQUIRE(!run(rt, "a", open_account{"ann"}).ec);
   REQUIRE(!run(rt, "a", deposit_money{13}).ec);
-  REQUIRE(!run(rt, "a", deposit_money{13}).ec);
+  REQUIRE(!run(rt, "b", open_account{"bob"}).ec);
+  REQUIRE(!run(rt, "b", deposit_money{13}).ec);
   REQUIRE(sub.wait_until(head(rt)));
   auto letters = subs.dead_letters().value();
   REQUIRE(letters.size() == 2);
@@ -155,7 +160,10 @@ TEST_CASE("strong consistency reports a strong subscriber that gave up") {
   o.consistency = factum::consistency::strong;
   auto a = run(rt, "a", deposit_money{13}, o);
   CHECK(a.ec == factum::errc::domain_exception);
-  CHECK(run(rt, "a", deposit_money{1}, o).ec == std::error_code{});
+  // The stream is parked behind the letter: its next event waits too.
+  CHECK(run(rt, "a", deposit_money{1}, o).ec == factum::errc::stream_parked);
+  REQUIRE(!run(rt, "b", open_account{"bob"}).ec);
+  CHECK(run(rt, "b", deposit_money{1}, o).ec == std::error_code{});
 }
 
 TEST_CASE("two subscribers with one name are refused") {

@@ -148,7 +148,8 @@ TEST_CASE("telemetry: a handler's attempts, retries and dead letter are reported
   auto sub = subs.add(p, quick(3));
   REQUIRE(!run(o.rt, "a", open_account{"ann"}).ec);
   REQUIRE(!run(o.rt, "a", deposit_money{13}).ec);  // always throws
-  REQUIRE(!run(o.rt, "a", deposit_money{1}).ec);
+  REQUIRE(!run(o.rt, "b", open_account{"bob"}).ec);
+  REQUIRE(!run(o.rt, "b", deposit_money{1}).ec);  // another stream: not held
   REQUIRE(sub.wait_until(head(o.rt), 5s));
   CHECK(o.count("factum.handler.event.exception") == 3);
   CHECK(o.count("factum.handler.retry.count") == 2);

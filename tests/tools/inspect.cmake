@@ -109,14 +109,17 @@ elseif(CASE STREQUAL "checkpoints")
 elseif(CASE STREQUAL "dead_letters")
   make_store()
   inspect(0 ARGS "${db}" dead-letters EXPECT
-    "^ID +SUBSCRIBER +POSITION +STREAM +VERSION +TYPE +ATTEMPTS +FAILED AT +ERROR\n"
-    "\n1  +notifier  +3 +account-acc-1  3 +MoneyWithdrawn  5 +2024-01-02T03:04:05.123456Z  smtp: connection refused\n"
-    "\n2  +transfers  +4 +account-acc-2  1 +AccountOpened  +3 +2024-01-02T03:04:05.123456Z  boom\n2 dead letters\n$")
+    "^ID +SUBSCRIBER +POSITION +STREAM +VERSION +TYPE +ATTEMPTS +HELD +FAILED AT +ERROR\n"
+    "\n1  +notifier  +3 +account-acc-1  3 +MoneyWithdrawn  5 +- +2024-01-02T03:04:05.123456Z  smtp: connection refused\n"
+    "\n2  +transfers  +4 +account-acc-2  1 +AccountOpened  +3 +0 +2024-01-02T03:04:05.123456Z  boom\n"
+    "\n3  +balances  +4 +account-acc-2  1 +AccountOpened  +1 +1 +2024-01-02T03:04:05.123456Z  no row\n3 dead letters\n$")
   inspect(0 ARGS "${db}" dead-letters transfers EXPECT "\n2  +transfers  .*boom\n1 dead letter of 'transfers'\n$"
     REJECT "notifier")
   inspect(0 ARGS "${db}" dead-letters nobody EXPECT "^no dead letters of 'nobody'\n$")
   inspect(0 ARGS "${db}" dead-letters notifier --json EXPECT
-    "^{\"attempts\":5,\"error\":\"smtp: connection refused\",\"event\":{[^\n]*\"position\":3,[^\n]*\"type\":\"MoneyWithdrawn\",\"version\":3},\"failed_at\":\"2024-01-02T03:04:05.123456Z\",\"id\":1,\"subscriber\":\"notifier\"}\n$")
+    "^{\"attempts\":5,\"error\":\"smtp: connection refused\",\"event\":{[^\n]*\"position\":3,[^\n]*\"type\":\"MoneyWithdrawn\",\"version\":3},\"failed_at\":\"2024-01-02T03:04:05.123456Z\",\"id\":1,\"parks_stream\":false,\"subscriber\":\"notifier\"}\n$")
+  inspect(0 ARGS "${db}" dead-letters balances --json EXPECT
+    "\"held_behind\":1,\"id\":3,\"parks_stream\":true,\"subscriber\":\"balances\"}\n$")
 
 elseif(CASE STREQUAL "errors")
   make_store()

@@ -9,8 +9,10 @@
 //   account-acc-2: AccountOpened{Bob} [4], MoneyDeposited{5} [5]
 //   order-1:       MoneyDeposited{7} [6]
 // store checkpoints notifier at 6 and transfers at 2; the read model
-// checkpoint balances at 5; dead letters of notifier (position 3) and of
-// transfers (position 4).
+// checkpoint balances at 5; dead letters of notifier (position 3, stored as
+// factum before 0.2 did: it parks nothing), of transfers (position 4, parks
+// account-acc-2, nothing held up to its checkpoint) and of balances
+// (position 4, parks account-acc-2, position 5 held).
 #include <iostream>
 #include <string>
 
@@ -64,7 +66,9 @@ int make(const std::string& db) {
           {0, "notifier", log[2], "smtp: connection refused", 5, fixed_time});
       !r)
     return fail(r.error());
-  if (auto r = store->add_dead_letter({0, "transfers", log[3], "boom", 3, fixed_time}); !r)
+  if (auto r = store->add_dead_letter({0, "transfers", log[3], "boom", 3, fixed_time, true}); !r)
+    return fail(r.error());
+  if (auto r = store->add_dead_letter({0, "balances", log[3], "no row", 1, fixed_time, true}); !r)
     return fail(r.error());
 
   auto model = factum::sqlite_read_model::open(db);

@@ -249,27 +249,63 @@ struct inspector {
     return exit_ok;
   }
 
+  /// For a letter that parks its stream: the stream's later events its
+  /// subscriber passed by (up to its checkpoint), of any type; the
+  /// subscriber handles those of its types when the letter is settled.
+  factum::result<std::optional<std::uint64_t>> held_behind(
+      const factum::dead_letter& d, const std::vector<checkpoint_row>& checkpoints) {
+    if (!d.parks_stream) return std::optional<std::uint64_t>{};
+    std::uint64_t up_to = 0;
+    for (const auto& c : checkpoints)
+      if (c.subscriber == d.subscriber) up_to = std::max(up_to, c.pos.global());
+    std::uint64_t held = 0;
+    auto seen = store.scan_stream(d.event.stream, d.event.version + 1,
+                                  [&](const factum::recorded_event& e) {
+                                    if (e.global_position <= up_to) ++held;
+                                  });
+    if (!seen) return std::move(seen).error();
+    return std::optional<std::uint64_t>{held};
+  }
+
   int dead_letters() {
     auto letters = store.dead_letters(inv.argument);
     if (!letters) return fail(letters.error());
+    auto stored = store.checkpoints();
+    if (!stored) return fail(stored.error());
+    std::vector<checkpoint_row> rows;
+    for (auto& [name, p] : *stored)
+      rows.push_back({std::move(name), "store", p});
+    if (auto r = read_model_checkpoints(rows); !r) return fail(r.error());
+    std::vector<std::optional<std::uint64_t>> held;
+    for (const auto& d : *letters) {
+      auto h = held_behind(d, rows);
+      if (!h) return fail(h.error());
+      held.push_back(*h);
+    }
     if (inv.json) {
-      for (const auto& d : *letters)
-        out << nlohmann::json{{"id", d.id},
-                              {"subscriber", d.subscriber},
-                              {"attempts", d.attempts},
-                              {"failed_at", iso_time(d.failed_at)},
-                              {"error", d.error},
-                              {"event", event_json(d.event)}}
-                   .dump()
-            << '\n';
+      for (std::size_t i = 0; i < letters->size(); ++i) {
+        const auto& d = (*letters)[i];
+        nlohmann::json line{{"id", d.id},
+                            {"subscriber", d.subscriber},
+                            {"attempts", d.attempts},
+                            {"failed_at", iso_time(d.failed_at)},
+                            {"error", d.error},
+                            {"parks_stream", d.parks_stream},
+                            {"event", event_json(d.event)}};
+        if (held[i]) line["held_behind"] = *held[i];
+        out << line.dump() << '\n';
+      }
       return exit_ok;
     }
-    table t{{"ID", "SUBSCRIBER", "POSITION", "STREAM", "VERSION", "TYPE", "ATTEMPTS", "FAILED AT",
-             "ERROR"}};
-    for (const auto& d : *letters)
+    table t{{"ID", "SUBSCRIBER", "POSITION", "STREAM", "VERSION", "TYPE", "ATTEMPTS", "HELD",
+             "FAILED AT", "ERROR"}};
+    for (std::size_t i = 0; i < letters->size(); ++i) {
+      const auto& d = (*letters)[i];
       t.add({std::to_string(d.id), d.subscriber, std::to_string(d.event.global_position),
              d.event.stream.str(), std::to_string(d.event.version), d.event.type,
-             std::to_string(d.attempts), iso_time(d.failed_at), one_line(d.error)});
+             std::to_string(d.attempts), held[i] ? std::to_string(*held[i]) : "-",
+             iso_time(d.failed_at), one_line(d.error)});
+    }
     if (t.size() > 0) t.print(out);
     out << plural(t.size(), "dead letter", "dead letters");
     if (!inv.argument.empty()) out << " of '" << inv.argument << "'";

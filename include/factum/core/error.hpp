@@ -33,6 +33,7 @@ enum class errc {
   domain_exception,          ///< domain code (execute, apply, a codec) threw an exception
   command_id_conflict,       ///< a command id recorded for other streams or another command
   too_large,                 ///< an event or an append over the store's limits (store_limits)
+  stream_parked,             ///< a subscriber holds the stream's events behind a dead letter
 };
 
 /// The category of `factum::errc`; its name is "factum".

@@ -149,6 +149,11 @@ struct dead_letter {
   std::string error;
   std::uint32_t attempts = 0;
   timestamp failed_at{};
+  /// Whether its stream is parked behind it: the subscriber holds the
+  /// stream's later events until the letter is retried, skipped or removed
+  /// (docs/subscriptions.md, "Dead letters park their stream"). False for
+  /// letters stored by factum before 0.2, which parked nothing.
+  bool parks_stream = false;
 };
 
 /// One stream as `event_store::streams` lists it.

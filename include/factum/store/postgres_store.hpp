@@ -65,7 +65,7 @@ class postgres_store final : public event_store {
   ~postgres_store() override;
 
   /// The schema version this build writes (migrations up to it run on open).
-  static constexpr std::uint32_t schema_version = 2;
+  static constexpr std::uint32_t schema_version = 3;
 
   /// True: `append_batch` is one transaction and one round trip.
   [[nodiscard]] bool prefers_batches() const noexcept override;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include <factum/core/codec.hpp>
 #include <factum/core/event.hpp>
 #include <factum/core/result.hpp>
+#include <factum/core/stream_id.hpp>
 #include <factum/runtime/options.hpp>
 
 namespace factum {
@@ -43,6 +45,19 @@ struct events {
         ...);
     return out;
   }
+};
+
+/// A stream a subscriber holds behind a dead letter: when the subscriber
+/// gives up on an event, the later events of its stream wait, in order,
+/// until the letter is retried, skipped or removed; other streams go on.
+struct parked_stream {
+  std::string subscriber;
+  factum::stream_id stream;
+  std::uint64_t letter = 0;   ///< the dead letter it waits behind
+  std::uint64_t version = 0;  ///< that letter's event's version in the stream
+  std::uint64_t waiting = 0;  ///< events of the subscriber's types held behind it
+
+  friend bool operator==(const parked_stream&, const parked_stream&) = default;
 };
 
 /// Where a subscriber with no checkpoint starts.

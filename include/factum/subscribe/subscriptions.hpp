@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -155,29 +156,50 @@ class subscriptions {
   [[nodiscard]] result<std::vector<dead_letter>> dead_letters(std::string_view subscriber = {}) {
     return core_->store().dead_letters(subscriber);
   }
-  /// Hands a dead letter's event to its subscriber once more; on success the
-  /// letter is deleted. The subscriber must be subscribed here.
-  result<void> retry_dead_letter(std::uint64_t id) {
-    auto all = core_->store().dead_letters();
-    if (!all) return std::move(all).error();
-    for (const auto& letter : *all) {
-      if (letter.id != id) continue;
-      std::shared_ptr<detail::typed_subscriber> s;
-      {
-        std::lock_guard lock(mutex_);
-        if (auto it = by_name_.find(letter.subscriber); it != by_name_.end()) s = it->second;
-      }
-      if (!s)
-        return error{errc::not_found, "dead letter " + std::to_string(id) + " belongs to '" +
-                                          letter.subscriber + "', which is not subscribed here"};
-      if (auto ok = s->retry(letter.event); !ok) return ok;
-      return core_->store().remove_dead_letter(id);
+  /// The streams the subscribers subscribed here hold behind a dead letter
+  /// (of one subscriber or all), with how many events wait behind each.
+  [[nodiscard]] result<std::vector<parked_stream>> parked_streams(
+      std::string_view subscriber = {}) {
+    auto letters = core_->store().dead_letters(subscriber);
+    if (!letters) return std::move(letters).error();
+    std::vector<parked_stream> out;
+    for (const auto& d : *letters) {
+      if (!d.parks_stream) continue;
+      auto s = find(d.subscriber);
+      if (!s) continue;
+      const auto same = [&](const parked_stream& p) {
+        return p.subscriber == d.subscriber && p.stream == d.event.stream;
+      };
+      if (std::find_if(out.begin(), out.end(), same) != out.end()) continue;  // the first parks
+      parked_stream p{d.subscriber, d.event.stream, d.id, d.event.version, 0};
+      const std::uint64_t up_to = s->cursor().global();
+      auto seen = core_->store().scan_stream(
+          d.event.stream, d.event.version + 1, [&](const recorded_event& e) {
+            if (e.global_position <= up_to && s->interested(e.type)) ++p.waiting;
+          });
+      if (!seen) return std::move(seen).error();
+      out.push_back(std::move(p));
     }
-    return error{errc::not_found, "no dead letter " + std::to_string(id)};
+    return out;
   }
-  /// Deletes a dead letter without handling it.
+  /// Hands a dead letter's event to its subscriber once more and then, when
+  /// the letter parks its stream, the events held behind it, in order; on
+  /// success the letter is deleted and the stream goes on. When a held
+  /// event fails, it becomes the stream's dead letter in this one's place
+  /// (the error says which). The subscriber must be subscribed here.
+  result<void> retry_dead_letter(std::uint64_t id) {
+    return with_letter(id, [](auto& s, const dead_letter& d) { return s.retry(d); });
+  }
+  /// Deletes a dead letter without handling its event, and hands the events
+  /// held behind it to the subscriber, in order (as `retry_dead_letter`).
+  result<void> skip_dead_letter(std::uint64_t id) {
+    return with_letter(id, [](auto& s, const dead_letter& d) { return s.skip(d); });
+  }
+  /// Deletes a dead letter without handling it. The events held behind it
+  /// are dropped: never handled, and its stream goes on with later events.
   result<void> remove_dead_letter(std::uint64_t id) {
-    return core_->store().remove_dead_letter(id);
+    return with_letter(
+        id, [](auto& s, const dead_letter& d) { return s.remove(d); }, true);
   }
 
   /// The position of the last event the router handed to the subscribers.
@@ -231,6 +253,27 @@ class subscriptions {
     std::mutex mutex;  ///< guards `owner`, which the destructor clears
     subscriptions* owner;
   };
+
+  std::shared_ptr<detail::typed_subscriber> find(std::string_view name) {
+    std::lock_guard lock(mutex_);
+    if (auto it = by_name_.find(name); it != by_name_.end()) return it->second;
+    return nullptr;
+  }
+  /// Calls `fn(subscriber, letter)` for dead letter `id`; `anyone`: a
+  /// letter of a subscriber not subscribed here is deleted in the store.
+  template <class F>
+  result<void> with_letter(std::uint64_t id, F&& fn, bool anyone = false) {
+    auto all = core_->store().dead_letters();
+    if (!all) return std::move(all).error();
+    for (const auto& letter : *all) {
+      if (letter.id != id) continue;
+      if (auto s = find(letter.subscriber)) return fn(*s, letter);
+      if (anyone) return core_->store().remove_dead_letter(id);
+      return error{errc::not_found, "dead letter " + std::to_string(id) + " belongs to '" +
+                                        letter.subscriber + "', which is not subscribed here"};
+    }
+    return error{errc::not_found, "no dead letter " + std::to_string(id)};
+  }
 
   subscription attach(std::shared_ptr<detail::typed_subscriber> s) {
     {

@@ -48,6 +48,8 @@ class factum_category final : public std::error_category {
         return "command id already used for other streams or another command";
       case errc::too_large:
         return "an event or an append is larger than the store accepts";
+      case errc::stream_parked:
+        return "the stream is parked behind a dead letter";
     }
     return "unknown factum error " + std::to_string(ev);
   }

@@ -29,6 +29,19 @@ namespace factum::detail {
 
 class subscriber_base;
 
+/// The dead letter for `e`, which parks its stream for `subscriber`.
+inline dead_letter letter_of(std::string_view subscriber, const recorded_event& e, const error& why,
+                             std::uint32_t attempts) {
+  dead_letter d;
+  d.subscriber = std::string(subscriber);
+  d.event = e;
+  d.error = why.message();
+  d.attempts = attempts;
+  d.failed_at = std::chrono::system_clock::now();
+  d.parks_stream = true;
+  return d;
+}
+
 /// What the subscribers of one `subscriptions` share: the store, the pool,
 /// a timer thread, and the log.
 class read_core {
@@ -187,12 +200,12 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     for (;;) {
       {
         std::unique_lock lock(progress_mutex_);
-        if (shown_ >= p) return true;
+        if (shown_ >= p && trying_.load() == 0) return true;
         if (halted_) return false;
       }
       // Events not of its types never move its cursor: idle and live, it
       // is as far as the router.
-      if (routed_ && routed_() >= p && idle()) return true;
+      if (routed_ && routed_() >= p && idle()) return true;  // idle: nothing tried again
       if (std::chrono::steady_clock::now() >= deadline) return false;
       std::unique_lock lock(progress_mutex_);
       progressed_.wait_for(lock, std::chrono::milliseconds{2});
@@ -201,22 +214,28 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   /// Live with nothing to do.
   [[nodiscard]] bool idle() const {
     std::lock_guard lock(queue_mutex_);
-    return !scheduled_ && queue_.empty() && !overflowed_ && !stopped_;
+    return !scheduled_ && queue_.empty() && !overflowed_ && !stopped_ && trying_.load() == 0;
   }
   /// Calls `done` once it handled the events at `first`..`last` (global
   /// positions), with an error when one of them went to the dead letters.
   void wait_for(std::uint64_t first, std::uint64_t last,
                 std::function<void(std::error_code)> done) {
-    bool halted = false;
+    std::error_code answer;
     {
       std::lock_guard lock(progress_mutex_);
-      halted = halted_;
-      if (!halted && shown_.global() < last) {
+      if (halted_) {
+        answer = make_error_code(errc::stopped);
+      } else if (shown_.global() < last) {
         waiters_.push_back({first, last, std::move(done)});
         return;
+      } else {
+        // Passed already (the subscriber was quicker than the dispatch):
+        // failed, if one of them failed.
+        for (const auto& [global, code] : failures_)
+          if (first <= global && global <= last) answer = code;
       }
     }
-    done(halted ? make_error_code(errc::stopped) : std::error_code{});
+    done(answer);
   }
 
  protected:
@@ -231,10 +250,13 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   /// checkpoint of what it handled. Returns how many it handled; when fewer
   /// than all, `failure` says why the next one failed.
   virtual std::size_t handle(std::span<const recorded_event> events, error& failure) = 0;
-  /// Gives up on `e` after its retries: a dead letter, and the checkpoint
-  /// moves past it.
-  virtual result<void> give_up(const recorded_event& e, const error& why,
-                               std::uint32_t attempts) = 0;
+  /// Handles one event again, outside the batches (a dead letter's retry,
+  /// the events released behind it); on the strand.
+  virtual result<void> handle_again(const recorded_event& e) = 0;
+  /// Gives up on `e` after its retries: a dead letter that parks `e`'s
+  /// stream, and the checkpoint moves past it. Returns the letter's id.
+  virtual result<std::uint64_t> give_up(const recorded_event& e, const error& why,
+                                        std::uint32_t attempts) = 0;
 
   /// Keeps the timers' io_context alive as long as this subscriber's timer.
   std::shared_ptr<read_core> owner_;
@@ -248,6 +270,51 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     return done.get_future().get();
   }
   [[nodiscard]] bool begun() const noexcept { return begun_; }
+
+  /// On the strand: settles dead letter `d`. `handle_it`: its event is
+  /// handled once more first (a retry), else not (a skip). When `d` parks its
+  /// stream, the events held behind it follow, in stream order, and the
+  /// stream goes on; when one of them fails it becomes the stream's dead
+  /// letter in `d`'s place. On success `d` is deleted.
+  result<void> settle(const dead_letter& d, bool handle_it) {
+    if (!begun_)
+      return error{errc::invalid_argument,
+                   "'" + name_ + "' has not started yet: settle its dead letters later"};
+    const auto parked = parked_.find(d.event.stream.str());
+    if (d.parks_stream && parked != parked_.end() && parked->second.letter != d.id &&
+        parked->second.version < d.event.version)
+      return error{errc::invalid_argument,
+                   "dead letter " + std::to_string(d.id) + " waits behind dead letter " +
+                       std::to_string(parked->second.letter) + " of '" + d.event.stream.str() +
+                       "': retry, skip or remove that one first"};
+    auto out = attempt(d, handle_it);
+    if (out.how == outcome::held_failed) failed(out.failed, out.why, 1);
+    return std::move(out.answer);
+  }
+  /// On the strand: deletes dead letter `d`; the events held behind it are
+  /// dropped (never handled) and its stream goes on with the later ones.
+  result<void> drop(const dead_letter& d) {
+    if (auto gone = rc_.store().remove_dead_letter(d.id); !gone) return gone;
+    if (const auto it = parked_.find(d.event.stream.str());
+        it != parked_.end() && it->second.letter == d.id)
+      parked_.erase(it);
+    return {};
+  }
+  /// The events of `d`'s stream after it that this subscriber passed by:
+  /// of its types, up to its cursor, in stream order.
+  result<std::vector<recorded_event>> held_behind(const dead_letter& d) {
+    std::vector<recorded_event> out;
+    for (std::uint64_t from = d.event.version + 1;;) {
+      auto page = rc_.store().read_stream(d.event.stream, from, options_.batch_size);
+      if (!page) return std::move(page).error();
+      for (auto& e : *page) {
+        if (e.global_position > cursor_.global()) return out;
+        if (interested(e.type)) out.push_back(std::move(e));
+      }
+      if (page->size() < options_.batch_size) return out;
+      from = page->back().version + 1;
+    }
+  }
   [[nodiscard]] const position& strand_cursor() const noexcept { return cursor_; }
 
   /// On the strand: moves the cursor back to `p` (a rebuild) and catches
@@ -255,7 +322,6 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   void rewind(position p) {
     cursor_ = p;
     retrying_.clear();
-    attempts_ = 0;
     {
       std::lock_guard lock(progress_mutex_);
       shown_ = p;
@@ -286,6 +352,11 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     if (!checkpoint) {
       rc_.log("factum: subscriber '" + name_ +
               "' cannot load its checkpoint: " + checkpoint.error().message() + "; trying again");
+      return later([now](subscriber_base& self) { self.begin(now); });
+    }
+    if (auto ok = load_parked(); !ok) {
+      rc_.log("factum: subscriber '" + name_ +
+              "' cannot read its dead letters: " + ok.error().message() + "; trying again");
       return later([now](subscriber_base& self) { self.begin(now); });
     }
     cursor_ = checkpoint->value_or(options_.start_from == start_from::now ? now : position{});
@@ -385,21 +456,45 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   /// Handles `batch`; false when it scheduled a retry of what is left.
   bool deliver(std::vector<recorded_event>& batch) {
     std::span<const recorded_event> rest(batch);
+    bool reloaded = false;
     while (!rest.empty()) {
+      std::size_t free = 0;  // the events before the first held one
+      while (free < rest.size() && !held(rest[free]))
+        ++free;
+      if (free == 0 && !reloaded) {
+        // Another process may have retried, skipped or removed the letter:
+        // ask the store once per batch before holding.
+        reloaded = true;
+        if (auto ok = load_parked(); !ok) {
+          retrying_.assign(rest.begin(), rest.end());
+          rc_.log("factum: subscriber '" + name_ +
+                  "' cannot read its dead letters: " + ok.error().message() + "; trying again");
+          later([](subscriber_base& self) { self.step(); }, options_.retry.backoff(1, random01()));
+          return false;
+        }
+        continue;
+      }
+      if (free == 0) {
+        hold(rest.front());
+        rest = rest.subspan(1);
+        continue;
+      }
       error failure;
-      const std::size_t done = handle(rest, failure);
+      const std::size_t done = handle(rest.first(free), failure);
       if (resync_) {
         cursor_ = *resync_;
         resync_.reset();
-        attempts_ = 0;
         show(cursor_);
+        // Another process projects too: it may have parked streams since.
+        if (auto ok = load_parked(); !ok)
+          rc_.log("factum: subscriber '" + name_ +
+                  "' cannot read its dead letters: " + ok.error().message());
         std::lock_guard lock(queue_mutex_);
         overflowed_ = true;  // the next step catches up from the new cursor
         return true;
       }
       if (done != 0) {
         cursor_ = rest[done - 1].pos;
-        attempts_ = 0;
         show(cursor_);
         rest = rest.subspan(done);
         continue;
@@ -418,33 +513,221 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
         return false;
       }
       stalls_ = 0;
-      ++attempts_;
-      if (attempts_ < options_.retry.max_attempts && retryable(failure)) {
-        report(e, failure, false);
-        retrying_.assign(rest.begin(), rest.end());
-        const auto wait = options_.retry.backoff(attempts_, random01());
-        later([](subscriber_base& self) { self.step(); }, wait);
-        return false;
-      }
-      rc_.log("factum: subscriber '" + name_ + "' gives up on event at global position " +
-              std::to_string(e.global_position) + " (" + e.type + ") after " +
-              std::to_string(attempts_) + " attempt(s): " + failure.message());
-      if (auto ok = give_up(e, failure, attempts_); !ok) {
+      // From its first failure on, the event waits in a dead letter that
+      // parks its stream, and is tried again from there; other streams go on.
+      auto letter = give_up(e, failure, 1);
+      if (!letter) {
         rc_.log("factum: subscriber '" + name_ +
-                "' cannot store a dead letter: " + ok.error().message() + "; trying again");
+                "' cannot store a dead letter: " + letter.error().message() + "; trying again");
         retrying_.assign(rest.begin(), rest.end());
-        later([](subscriber_base& self) { self.step(); },
-              options_.retry.backoff(attempts_, random01()));
+        later([](subscriber_base& self) { self.step(); }, options_.retry.backoff(1, random01()));
         return false;
       }
-      report(e, failure, true);
+      park(e, *letter);
       fail_waiters_at(e.global_position, failure);
-      attempts_ = 0;
+      failed(e, failure, 1);
       cursor_ = e.pos;
       show(cursor_);
       rest = rest.subspan(1);
     }
     return true;
+  }
+
+  /// Where a stream is parked: its first dead letter, and that event's version.
+  struct parked_at {
+    std::uint64_t letter = 0;
+    std::uint64_t version = 0;
+    std::uint32_t tries = 0;  ///< attempts so far while it is tried again; 0: it waits
+  };
+  /// What became of one attempt to settle a dead letter.
+  enum class outcome {
+    settled,      ///< handled (or skipped) with everything behind it; deleted
+    head_failed,  ///< its own event failed again; nothing changed
+    held_failed,  ///< an event behind it failed and took its place
+    unreadable,   ///< the store failed; nothing changed
+  };
+  struct attempted {
+    outcome how = outcome::settled;
+    result<void> answer;    ///< what settle returns
+    recorded_event failed;  ///< held_failed: the event that failed
+    error why;              ///< head_failed, held_failed: its failure
+  };
+
+  /// On the strand: one attempt to settle `d` (see `settle`).
+  attempted attempt(const dead_letter& d, bool handle_it) {
+    const std::string& stream = d.event.stream.str();
+    std::vector<recorded_event> behind;
+    if (d.parks_stream) {
+      // Read them all before handling anything: a failed read changes nothing.
+      auto read = held_behind(d);
+      if (!read) return {outcome::unreadable, std::move(read).error(), {}, {}};
+      behind = std::move(*read);
+    }
+    if (handle_it)
+      if (auto r = handle_again(d.event); !r) {
+        error why = r.error();
+        return {outcome::head_failed, std::move(r), {}, std::move(why)};
+      }
+    for (const auto& e : behind) {
+      auto r = handle_again(e);
+      if (r) continue;
+      // Not give_up: the checkpoint stays where it is, past `e` already.
+      auto next = rc_.store().add_dead_letter(letter_of(name_, e, r.error(), 1));
+      if (!next)
+        return {outcome::unreadable,
+                error{next.error().code(),
+                      "dead letter " + std::to_string(d.id) + ": the event at version " +
+                          std::to_string(e.version) + " behind it failed (" + r.error().message() +
+                          ") and cannot become a dead letter: " + next.error().message() +
+                          "; the letter stays, and settling it again handles what went before "
+                          "again"},
+                {},
+                {}};
+      if (auto gone = rc_.store().remove_dead_letter(d.id);
+          !gone && gone.error() != errc::not_found)
+        return {outcome::unreadable, std::move(gone), {}, {}};
+      park(e, *next);
+      fail_waiters_at(e.global_position, r.error());
+      return {outcome::held_failed,
+              error{r.error().code(), "dead letter " + std::to_string(d.id) +
+                                          " settled, but the event at version " +
+                                          std::to_string(e.version) + " of '" + stream +
+                                          "' behind it failed: it is dead letter " +
+                                          std::to_string(*next) + " now: " + r.error().message()},
+              e, r.error()};
+    }
+    if (auto gone = rc_.store().remove_dead_letter(d.id); !gone)
+      return {outcome::unreadable, std::move(gone), {}, {}};
+    if (const auto it = parked_.find(stream); it != parked_.end() && it->second.letter == d.id)
+      parked_.erase(it);
+    publish_trying();
+    return {};
+  }
+
+  /// After event `e` failed for the `tries`-th time, now in a dead letter
+  /// that parks its stream: tries it again later, or gives up on it (the
+  /// letter stays, with the attempts it took, until someone settles it).
+  void failed(const recorded_event& e, const error& why, std::uint32_t tries) {
+    auto* p = parked_at_stream(e.stream.str());
+    if (!p) return;
+    if (tries < options_.retry.max_attempts && retryable(why)) {
+      report(e, why, false);
+      p->tries = tries;
+      arm_retry(e.stream.str(), p->letter, tries);
+    } else {
+      rc_.log("factum: subscriber '" + name_ + "' gives up on event at global position " +
+              std::to_string(e.global_position) + " (" + e.type + ") after " +
+              std::to_string(tries) + " attempt(s): " + why.message());
+      report(e, why, true);
+      p->tries = 0;
+      if (tries > 1) {
+        // Stored again with the attempts it took.
+        auto again = rc_.store().add_dead_letter(letter_of(name_, e, why, tries));
+        if (again && rc_.store().remove_dead_letter(p->letter)) p->letter = *again;
+      }
+    }
+    publish_trying();
+  }
+
+  /// Tries `letter` (parking `stream`) again after a backoff, on the strand.
+  void arm_retry(const std::string& stream, std::uint64_t letter, std::uint32_t tries) {
+    auto timer = std::make_shared<timer_type>(rc_.timers());
+    timer->expires_after(options_.retry.backoff(tries, random01()));
+    timer->async_wait(asio::bind_executor(strand_, [timer, stream, letter, weak = weak_from_this()](
+                                                       const boost::system::error_code& ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->retry_parked(stream, letter);
+    }));
+  }
+
+  void retry_parked(const std::string& stream, std::uint64_t letter) {
+    auto* p = parked_at_stream(stream);
+    if (!p || p->letter != letter || p->tries == 0) return;  // settled or given up meanwhile
+    if (stopped()) return;
+    const std::uint32_t tries = p->tries;
+    auto letters = rc_.store().dead_letters(name_);
+    if (!letters) return arm_retry(stream, letter, tries);
+    const auto d = std::find_if(letters->begin(), letters->end(),
+                                [&](const dead_letter& x) { return x.id == letter; });
+    if (d == letters->end()) {  // settled by another process
+      parked_.erase(stream);
+      return publish_trying();
+    }
+    auto out = attempt(*d, true);
+    switch (out.how) {
+      case outcome::settled:
+        return;
+      case outcome::head_failed:
+        if (infrastructure(out.why)) return arm_retry(stream, letter, tries);
+        return failed(d->event, out.why, tries + 1);
+      case outcome::held_failed:
+        return failed(out.failed, out.why, 1);
+      case outcome::unreadable:
+        return arm_retry(stream, letter, tries);
+    }
+  }
+
+  parked_at* parked_at_stream(std::string_view stream) {
+    const auto it = parked_.find(stream);
+    return it == parked_.end() ? nullptr : &it->second;
+  }
+  /// Publishes how many parked streams are being tried again (`idle`,
+  /// `wait_until` wait for them).
+  void publish_trying() {
+    std::size_t n = 0;
+    for (const auto& [stream, p] : parked_)
+      n += p.tries != 0;
+    trying_.store(n);
+    progressed_.notify_all();
+  }
+
+  /// Whether `e` waits behind a dead letter of its stream: the letter's
+  /// own event (delivered again after a restart) and every later one.
+  [[nodiscard]] bool held(const recorded_event& e) const {
+    if (parked_.empty()) return false;
+    const auto it = parked_.find(e.stream.str());
+    return it != parked_.end() && e.version >= it->second.version;
+  }
+  /// Passes `e` by: it stays in the store and is handled when its stream
+  /// is released (`release_parked`). A strong dispatch waiting for it fails.
+  void hold(const recorded_event& e) {
+    const auto& p = parked_.find(e.stream.str())->second;
+    fail_waiters_at(
+        e.global_position,
+        error{errc::stream_parked, "'" + name_ + "' holds '" + e.stream.str() +
+                                       "' behind dead letter " + std::to_string(p.letter)});
+    cursor_ = e.pos;
+    show(cursor_);
+  }
+  void park(const recorded_event& e, std::uint64_t letter) {
+    parked_.insert_or_assign(e.stream.str(), parked_at{letter, e.version});
+  }
+  /// The streams parked by this subscriber's dead letters, from the store.
+  result<void> load_parked() {
+    auto letters = rc_.store().dead_letters(name_);
+    if (!letters) return std::move(letters).error();
+    std::map<std::string, parked_at, std::less<>> parked;
+    for (const auto& d : *letters) {
+      if (!d.parks_stream) continue;
+      auto [it, fresh] = parked.try_emplace(d.event.stream.str(), parked_at{d.id, d.event.version});
+      if (!fresh && d.event.version < it->second.version) it->second = {d.id, d.event.version};
+    }
+    // Letters still being tried when this subscriber last stopped (fewer
+    // attempts than its policy allows) are tried again.
+    for (auto& [stream, p] : parked)
+      if (const auto it = parked_.find(stream);
+          it != parked_.end() && it->second.letter == p.letter)
+        p.tries = it->second.tries;
+    for (const auto& d : *letters)
+      if (auto it = parked.find(d.event.stream.str());
+          it != parked.end() && it->second.letter == d.id && it->second.tries == 0 && !begun_ &&
+          d.attempts < options_.retry.max_attempts) {
+        it->second.tries = d.attempts;
+        arm_retry(it->first, d.id, d.attempts);
+      }
+    parked_ = std::move(parked);
+    publish_trying();
+    return {};
   }
 
   static bool retryable(const error& e) {
@@ -493,6 +776,8 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     std::vector<std::function<void(std::error_code)>> failed;
     {
       std::lock_guard lock(progress_mutex_);
+      failures_.emplace_back(global, why.code());
+      if (failures_.size() > max_failures) failures_.pop_front();
       for (auto it = waiters_.begin(); it != waiters_.end();) {
         if (it->first <= global && global <= it->last) {
           failed.push_back(std::move(it->done));
@@ -529,10 +814,11 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   bool begun_ = false;
   std::unique_ptr<ownership> claim_;  ///< single owner: the claim while it runs here
   bool catching_up_ = true;
-  std::uint32_t attempts_ = 0;
   std::optional<position> resync_;
   std::uint32_t stalls_ = 0;
   std::vector<recorded_event> retrying_;
+  std::atomic<std::size_t> trying_{0};  ///< parked streams whose letter is tried again
+  std::map<std::string, parked_at, std::less<>> parked_;  ///< by stream name
 
   mutable std::mutex queue_mutex_;
   std::deque<recorded_event> queue_;
@@ -545,6 +831,10 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   position shown_;
   bool halted_ = false;
   std::vector<strong_waiter> waiters_;
+  /// The latest events it failed on or held, for a strong dispatch that
+  /// asks after they passed.
+  std::deque<std::pair<std::uint64_t, std::error_code>> failures_;
+  static constexpr std::size_t max_failures = 4096;
 };
 
 /// Routes each committed event, in global order, to the subscribers

@@ -43,38 +43,25 @@ result<void> with_decoded(read_core& rc, std::string_view subscriber, const reco
   }
 }
 
-inline dead_letter letter_of(std::string_view subscriber, const recorded_event& e, const error& why,
-                             std::uint32_t attempts) {
-  dead_letter d;
-  d.subscriber = std::string(subscriber);
-  d.event = e;
-  d.error = why.message();
-  d.attempts = attempts;
-  d.failed_at = std::chrono::system_clock::now();
-  return d;
-}
-
 /// What `subscriptions` needs of a subscriber beyond the engine.
 class typed_subscriber : public subscriber_base {
  public:
   using subscriber_base::subscriber_base;
-  /// Handles one event again (a dead letter's retry): on the strand, one
-  /// at a time with its live events; waits for it (never call it from a
-  /// subscriber's own handler).
-  result<void> retry(const recorded_event& e) {
-    return on_strand([&]() -> result<void> {
-      if (!begun())
-        return error{errc::invalid_argument,
-                     "'" + name() + "' has not started yet: retry its dead letters later"};
-      return handle_again(e);
-    });
+  /// A dead letter's retry: its event once more, then the events held
+  /// behind it. On the strand, between its live batches; waits for it
+  /// (never call it from a subscriber's own handler).
+  result<void> retry(const dead_letter& d) {
+    return on_strand([&] { return settle(d, true); });
+  }
+  /// Releases the events held behind `d` without handling `d`'s event.
+  result<void> skip(const dead_letter& d) {
+    return on_strand([&] { return settle(d, false); });
+  }
+  /// Deletes `d`, dropping the events held behind it.
+  result<void> remove(const dead_letter& d) {
+    return on_strand([&] { return drop(d); });
   }
 
- protected:
-  /// On the strand.
-  virtual result<void> handle_again(const recorded_event& e) = 0;
-
- public:
   /// Clears its read model and starts over (projections only).
   virtual result<void> rebuild() {
     return error{errc::invalid_argument,
@@ -124,11 +111,11 @@ class store_checkpointed : public typed_subscriber {
     if (done != 0) save(events[done - 1].pos);
     return done;
   }
-  result<void> give_up(const recorded_event& e, const error& why, std::uint32_t attempts) override {
-    if (auto ok = rc_.store().add_dead_letter(letter_of(name(), e, why, attempts)); !ok)
-      return std::move(ok).error();
-    save(e.pos);
-    return {};
+  result<std::uint64_t> give_up(const recorded_event& e, const error& why,
+                                std::uint32_t attempts) override {
+    auto letter = rc_.store().add_dead_letter(letter_of(name(), e, why, attempts));
+    if (letter) save(e.pos);
+    return letter;
   }
 
  private:
@@ -268,14 +255,16 @@ class projection_subscriber final : public typed_subscriber {
     }
     return events.size();
   }
-  result<void> give_up(const recorded_event& e, const error& why, std::uint32_t attempts) override {
-    if (auto ok = rc_.store().add_dead_letter(letter_of(name(), e, why, attempts)); !ok)
-      return std::move(ok).error();
+  result<std::uint64_t> give_up(const recorded_event& e, const error& why,
+                                std::uint32_t attempts) override {
+    auto letter = rc_.store().add_dead_letter(letter_of(name(), e, why, attempts));
+    if (!letter) return letter;
     auto r = commit(e.pos, [](writer&) -> result<void> { return {}; });
-    if (r || r.error() != errc::concurrency_conflict) return r;
-    // Another process moved the checkpoint meanwhile (it handled the event,
-    // or gave up on it too): the next batch's commit finds that and follows.
-    return {};
+    // A conflict: another process moved the checkpoint meanwhile (it handled
+    // the event, or gave up on it too): the next batch's commit finds that
+    // and follows.
+    if (!r && r.error() != errc::concurrency_conflict) return std::move(r).error();
+    return letter;
   }
 
  private:
