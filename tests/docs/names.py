@@ -3,7 +3,8 @@
 (test docs.names):
 
 - a header `<factum/...>`, or a path in the repository (`include/factum/...`,
-  `tests/...`, `examples/...`, a relative link), that is not there;
+  `tests/...`, `examples/...`, a relative link, and a link's `#heading`),
+  that is not there;
 - a symbol `factum::a::b`: its first name must be declared in include/ (a
   type, namespace, concept, alias, function, variable, enumerator or macro),
   and every later name must occur in include/'s code (comments and strings
@@ -108,6 +109,17 @@ def fenced(lines):
         yield number, line, info
 
 
+def anchors(page):
+    """The anchors GitHub makes of a page's headings."""
+    found = set()
+    for _, line, info in fenced(page.read_text(encoding="utf-8").split("\n")):
+        heading = re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line) if info is None else None
+        if heading:
+            slug = re.sub(r"[^\w\- ]", "", heading.group(1).lower()).replace(" ", "-")
+            found.add(slug)
+    return found
+
+
 def check(source, page, names):
     declared, words, literals, targets = names
     problems = []
@@ -128,11 +140,14 @@ def check(source, page, names):
             if not (source / path).exists():
                 problem(number, f"{path}: no such file in the repository")
         if info is None:
-            for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", line):
+            for link, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", line):
                 if re.match(r"\w+:", link):
                     continue
-                if not (page.parent / link).exists():
+                target = page.parent / link if link else page
+                if not target.exists():
                     problem(number, f"link {link}: no such file")
+                elif anchor and target.suffix == ".md" and anchor not in anchors(target):
+                    problem(number, f"link {link}#{anchor}: no such heading")
         for symbol in re.findall(rf"\bfactum::({IDENT}(?:::{IDENT})*)", line):
             parts = symbol.split("::")
             if language == "cmake" or (info is None and parts[0] in targets and len(parts) == 1):
