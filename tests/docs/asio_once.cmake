@@ -1,0 +1,25 @@
+# docs.asio_once: runtime.md says factum's headers include Asio in one place,
+# factum/runtime/detail/asio.hpp, after <utility> (Boost 1.74's awaitable.hpp
+# needs std::exchange and does not include <utility>). This keeps it true.
+# Argument: INCLUDE_DIR.
+cmake_minimum_required(VERSION 3.21)
+get_filename_component(INCLUDE_DIR "${INCLUDE_DIR}" ABSOLUTE)
+set(one_place "${INCLUDE_DIR}/factum/runtime/detail/asio.hpp")
+file(GLOB_RECURSE headers "${INCLUDE_DIR}/factum/*.hpp")
+set(problems "")
+foreach(h IN LISTS headers)
+  file(STRINGS "${h}" asio REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]boost/asio")
+  if(asio AND NOT h STREQUAL one_place)
+    string(APPEND problems "${h} includes Asio; include factum/runtime/detail/asio.hpp instead\n")
+  endif()
+endforeach()
+file(STRINGS "${one_place}" includes REGEX "^[ \t]*#[ \t]*include")
+list(GET includes 0 first)
+if(NOT first MATCHES "<utility>")
+  string(APPEND problems "${one_place}: its first include must be <utility>, not ${first}\n")
+endif()
+if(problems)
+  message(FATAL_ERROR "${problems}")
+endif()
+list(LENGTH headers n)
+message(STATUS "${n} headers: Asio only through ${one_place}, after <utility>")
