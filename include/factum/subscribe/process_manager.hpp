@@ -54,7 +54,10 @@ class correlation {
 /// appended to the stream `timeouts-<process manager name>` and reaches the
 /// process manager like any event of its types.
 /// ```
-/// return {.commands = {...}, .deadlines = {factum::deadline::in(30s, transfer_timed_out{id})}};
+/// // a reaction: its commands, then its deadlines (this form, not designated
+/// // initializers, compiles with clang++ 14 too)
+/// return {{factum::send<bank::account>{...}},
+///         {factum::deadline::in(30s, transfer_timed_out{id})}};
 /// ```
 struct deadline {
   std::chrono::milliseconds after{0};
