@@ -147,6 +147,7 @@ void add_sqlite_append(std::vector<workload>& out);    // append_sqlite.cpp, W3
 void add_rehydrate(std::vector<workload>& out);        // rehydrate.cpp, W4
 void add_runtime(std::vector<workload>& out);          // runtime.cpp, W1, W3 dispatch, W6
 void add_read_side(std::vector<workload>& out);        // read_side.cpp, W5, W7
+void add_lag(std::vector<workload>& out);              // lag.cpp, W9 (SQLite)
 void add_postgres_append(std::vector<workload>& out);  // append_postgres.cpp, W3
 /// Makes every SQLite connection opened from now on run `PRAGMA p` for each p
 /// (append_sqlite.cpp; an SQLite auto-extension).

@@ -152,6 +152,9 @@ int main(int argc, char** argv) {
   factum_bench::add_rehydrate(all);
   factum_bench::add_runtime(all);
   factum_bench::add_read_side(all);
+#if FACTUM_BENCH_SQLITE
+  factum_bench::add_lag(all);
+#endif
 #if FACTUM_BENCH_POSTGRES
   factum_bench::add_postgres_append(all);
 #endif

@@ -6,6 +6,7 @@
 #include <factum/store/sqlite_read_model.hpp>
 
 #include "sql_read_model_parts.hpp"
+#include "sqlite/file_turn.hpp"
 #include "sqlite/sqlite_db.hpp"
 
 namespace factum {
@@ -268,6 +269,9 @@ struct sqlite_read_model::impl {
   std::atomic<bool> has_checkpoints{false};  // false only in a read-only file without it
 
   detail::writer_turn turn;  // guards writer
+  /// Taken inside `turn` for every write transaction: the file's turn among
+  /// this process' writers of it (the event store, when it is the same file).
+  std::shared_ptr<detail::sqlite::fair_turn> file_turn;
   detail::sqlite_session writer;
   detail::session_pool<detail::sqlite_session> readers;
 
@@ -275,6 +279,7 @@ struct sqlite_read_model::impl {
     read_only = options.read_only;
     const int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     if (auto r = writer.open(file.string(), flags, options.busy_timeout); !r) return r;
+    file_turn = detail::sqlite::turn_of(file);
     if (writer.conn.read_only()) read_only = true;
     if (!read_only) {
       const std::string pragmas = std::string("PRAGMA journal_mode = WAL; PRAGMA synchronous = ") +
@@ -283,6 +288,7 @@ struct sqlite_read_model::impl {
     }
     if (auto r = find_checkpoints(writer); !r) return r;
     if (!has_checkpoints && !read_only) {
+      std::lock_guard file_lock(*file_turn);
       if (auto r = writer.run(sql_create_checkpoints, {}, nullptr, false); !r) return r;
       has_checkpoints = true;
     }
@@ -330,6 +336,7 @@ struct sqlite_read_model::impl {
     // A read-only connection fails BEGIN IMMEDIATE with SQLITE_READONLY.
     const std::string context = std::string(doing) + " in '" + file.string() + "'";
     return turn.run(context, [&]() -> result<void> {
+      std::lock_guard file_lock(*file_turn);
       if (auto r = writer.conn.exec(sql_begin, context); !r) return r;
       result<void> r = first(writer);
       if (r) r = detail::run_user_writes(writer, fn);

@@ -1,18 +1,37 @@
 // The SQLite event store. Schema and the reasons for it: docs/store.md.
 #include <algorithm>
+#include <filesystem>
 #include <limits>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <unordered_map>
 
 #include <factum/store/sqlite_store.hpp>
 
+#include "sqlite/file_turn.hpp"
 #include "sqlite/sqlite_db.hpp"
 #include "store_records.hpp"
 
 namespace factum {
 
 namespace sq = detail::sqlite;
+
+std::shared_ptr<sq::fair_turn> sq::turn_of(const std::filesystem::path& file) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<fair_turn>> turns;
+  std::error_code ec;
+  auto key = std::filesystem::weakly_canonical(file, ec);
+  if (ec) key = std::filesystem::absolute(file, ec).lexically_normal();
+  std::lock_guard lock(mutex);
+  std::erase_if(turns, [](const auto& t) { return t.second.expired(); });
+  auto& slot = turns[key.string()];
+  auto turn = slot.lock();
+  if (!turn) slot = turn = std::make_shared<fair_turn>();
+  return turn;
+}
 
 namespace {
 
@@ -257,6 +276,25 @@ struct sqlite_store::impl {
   std::int64_t schema = schema_version;  ///< the file's (1: read-only, not migrated)
 
   std::mutex write_mutex;  // guards writer and stream_keys
+  /// Taken after `write_mutex` for every write transaction: the file's turn
+  /// among this process' writers of it (read models on the same file).
+  std::shared_ptr<sq::fair_turn> file_turn;
+
+  /// `write_mutex`, then the file's turn.
+  struct write_lock {
+    std::lock_guard<std::mutex> own;
+    std::lock_guard<sq::fair_turn> file;
+    explicit write_lock(impl& i) : own(i.write_mutex), file(*i.file_turn) {}
+  };
+  /// A write from inside a read model transaction on this file, on the same
+  /// thread, would wait for itself: it is refused instead.
+  [[nodiscard]] std::optional<error> reentered() const {
+    if (!file_turn->held_here()) return std::nullopt;
+    return error{errc::invalid_argument,
+                 "a write to '" + file.string() +
+                     "' from inside a read model transaction on the same file (use the read "
+                     "model's own statements there)"};
+  }
   session writer;
   std::unordered_map<std::string, std::int64_t> stream_keys;  // committed only
 
@@ -337,7 +375,9 @@ struct sqlite_store::impl {
   result<void> open() {
     read_only = options.read_only;
     if (auto r = writer.conn.open(file.string(), open_flags()); !r) return r;
+    file_turn = sq::turn_of(file);
     if (auto r = configure(writer, true); !r) return r;
+    std::lock_guard turn(*file_turn);
     return ensure_schema();
   }
 
@@ -699,7 +739,8 @@ struct sqlite_store::impl {
 
   result<append_result> append(std::span<const stream_write> writes,
                                const append_options& options) {
-    std::lock_guard lock(write_mutex);
+    if (auto e = reentered()) return *e;
+    write_lock lock{*this};
     return append_locked(writes, options);
   }
 
@@ -734,13 +775,14 @@ struct sqlite_store::impl {
   /// transaction and its exact answer. That path is rare; the common batch
   /// pays one commit.
   std::vector<result<append_result>> append_batch(std::span<const append_request> requests) {
-    std::lock_guard lock(write_mutex);
     std::vector<result<append_result>> out;
     out.reserve(requests.size());
     auto fail_all = [&](const error& e) {
       out.assign(requests.size(), result<append_result>{e});
       return std::move(out);
     };
+    if (auto e = reentered()) return fail_all(*e);
+    write_lock lock{*this};
     if (requests.size() <= 1) {
       for (const auto& q : requests)
         out.push_back(append_locked(q.writes, q.options));
@@ -798,7 +840,8 @@ struct sqlite_store::impl {
   /// returns how many rows it changed.
   template <class Bind>
   result<int> write(const char* sql, Bind&& bind, std::string_view doing) {
-    std::lock_guard lock(write_mutex);
+    if (auto e = reentered()) return *e;
+    write_lock lock{*this};
     if (read_only)
       return error{errc::storage_read_only, "'" + file.string() + "' is open read-only"};
     auto st = writer.stmt(sql);
@@ -1060,7 +1103,8 @@ result<std::optional<command_record>> sqlite_store::load_command(command_id id) 
 }
 
 result<std::uint64_t> sqlite_store::do_add_dead_letter(const dead_letter& letter) {
-  std::lock_guard lock(impl_->write_mutex);
+  if (auto e = impl_->reentered()) return *e;
+  impl::write_lock lock{*impl_};
   auto& w = impl_->writer;
   if (impl_->read_only)
     return error{errc::storage_read_only, "'" + impl_->file.string() + "' is open read-only"};

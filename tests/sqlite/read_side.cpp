@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -23,6 +24,7 @@
 #include <factum/subscribe.hpp>
 
 #include "../../examples/bank/bank_read_side.hpp"
+#include "../support/events.hpp"
 #include "../support/process.hpp"
 #include "../support/temp_dir.hpp"
 
@@ -272,4 +274,22 @@ TEST_CASE("sqlite: a parked stream stays parked when the file is opened again",
   REQUIRE(subs.retry_dead_letter(parked[0].letter));
   CHECK(f.of("account-a") == std::vector<std::int64_t>{13, 1, 2});
   CHECK(rt.store().dead_letters().value().empty());
+}
+
+TEST_CASE("sqlite: an append from inside a read model transaction on its file is refused",
+          "[sqlite][read_side]") {
+  temp_dir dir;
+  const auto file = dir / "one.db";
+  factum::sqlite_store store{file};
+  factum::sqlite_read_model model{file};
+  std::optional<factum::error> inside;
+  auto r = model.write([&](factum::sql&) -> factum::result<void> {
+    auto a = store.append("s-1", factum::expected_version::no_stream(), {factum_test::deposit(1)});
+    if (!a) inside = a.error();
+    return {};
+  });
+  REQUIRE(r);
+  REQUIRE(inside);  // it would wait for the model's own turn at the file
+  CHECK(inside->code() == factum::errc::invalid_argument);
+  CHECK(store.append("s-1", factum::expected_version::no_stream(), {factum_test::deposit(1)}));
 }

@@ -3,6 +3,7 @@
 // (they go on without it) or removed (they are dropped); other streams never
 // wait. Survives a restart (the letters and the checkpoint are the state).
 #include <atomic>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -10,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/faulty_store.hpp"
 #include "helpers.hpp"
 
 using namespace factum_test;
@@ -108,6 +110,50 @@ TEST_CASE("dead letters: a projection that gave up on a stream's event holds the
   deposits(rt, "x", {4});
   REQUIRE(sub.wait_until(head(rt)));
   CHECK(model->get("account-x") == 10204);
+}
+
+TEST_CASE("dead letters: a projection's release cut short projects nothing twice") {
+  auto store = std::make_shared<faulty_store>(std::make_shared<factum::memory_store>());
+  factum::runtime rt{store, threads(2)};
+  factum::subscriptions subs{rt, quiet()};
+  auto model = std::make_shared<balances>();
+  rows_projection p;
+  auto sub = subs.add(p, model, quick(1));
+  REQUIRE(!run(rt, "x", open_account{"x"}).ec);
+  deposits(rt, "x", {1, 2});
+  REQUIRE(sub.wait_until(head(rt)));
+  const auto letter = subs.dead_letters().value().at(0).id;
+  *p.broken = false;
+  // Everything is projected, but the letter cannot be deleted: the retry
+  // fails and the stream stays parked.
+  store->fail_dead_letter_removals(1);
+  CHECK(subs.retry_dead_letter(letter).error() == factum::errc::storage_io);
+  CHECK(model->get("account-x") == 102);
+  // Again: nothing is projected twice.
+  REQUIRE(subs.retry_dead_letter(letter));
+  CHECK(model->get("account-x") == 102);
+  CHECK(subs.dead_letters().value().empty());
+  deposits(rt, "x", {3});
+  REQUIRE(sub.wait_until(head(rt)));
+  CHECK(model->get("account-x") == 10203);
+}
+
+TEST_CASE("dead letters: two retries of one letter release it once") {
+  factum::runtime rt{factum::memory_store{}, threads(2)};
+  factum::subscriptions subs{rt, quiet()};
+  ledger l;
+  auto sub = subs.add(l, quick(1));
+  REQUIRE(!run(rt, "a", open_account{"a"}).ec);
+  deposits(rt, "a", {13, 1});
+  REQUIRE(sub.wait_until(head(rt)));
+  const auto letter = subs.dead_letters().value().at(0).id;
+  *l.broken = false;
+  auto first = std::async(std::launch::async, [&] { return subs.retry_dead_letter(letter); });
+  auto second = subs.retry_dead_letter(letter);
+  auto one = first.get();
+  CHECK(static_cast<bool>(one) != static_cast<bool>(second));  // one of them did it
+  CHECK((one ? second : one).error() == factum::errc::not_found);
+  CHECK(l.of("account-a") == std::vector<std::int64_t>{13, 1});
 }
 
 TEST_CASE("dead letters: a poison event in one stream does not hold another stream") {

@@ -40,8 +40,12 @@ class faulty_store final : public factum::event_store {
     return inner_->load_command(id);
   }
   factum::result<void> remove_dead_letter(std::uint64_t id) override {
+    if (take(fail_removals_))
+      return factum::error{factum::errc::storage_io, "injected: the letter stays"};
     return inner_->remove_dead_letter(id);
   }
+  /// The next `n` deletions of a dead letter fail and delete nothing.
+  void fail_dead_letter_removals(int n) { fail_removals_.store(n); }
 
  protected:
   factum::result<std::vector<factum::stream_info>> do_streams(std::string_view prefix,
@@ -105,6 +109,7 @@ class faulty_store final : public factum::event_store {
   std::atomic<int> fail_after_{0};
   std::atomic<int> throw_before_{0};
   std::atomic<int> appends_{0};
+  std::atomic<int> fail_removals_{0};
   std::string prefix_;
   factum::errc fail_code_ = factum::errc::storage_io;
 };

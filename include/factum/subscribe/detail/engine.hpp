@@ -253,6 +253,18 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   /// Handles one event again, outside the batches (a dead letter's retry,
   /// the events released behind it); on the strand.
   virtual result<void> handle_again(const recorded_event& e) = 0;
+  /// How far a release of `d` got before it was cut short (a crash, a
+  /// store failure): the version of the last event of its stream handled
+  /// for it, 0 for none. Only a subscriber that records it with what it
+  /// handles (a projection, in its read model's transaction) can tell; the
+  /// others handle those events again (at least once).
+  virtual result<std::uint64_t> released_through(const dead_letter&) { return std::uint64_t{0}; }
+  /// Handles `e` (the letter's event or one held behind it) to release `d`.
+  virtual result<void> release_one(const dead_letter&, const recorded_event& e) {
+    return handle_again(e);
+  }
+  /// `d` was released and deleted: forget its progress.
+  virtual void released(const dead_letter&) {}
   /// Gives up on `e` after its retries: a dead letter that parks `e`'s
   /// stream, and the checkpoint moves past it. Returns the letter's id.
   virtual result<std::uint64_t> give_up(const recorded_event& e, const error& why,
@@ -280,13 +292,18 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     if (!begun_)
       return error{errc::invalid_argument,
                    "'" + name_ + "' has not started yet: settle its dead letters later"};
-    const auto parked = parked_.find(d.event.stream.str());
-    if (d.parks_stream && parked != parked_.end() && parked->second.letter != d.id &&
-        parked->second.version < d.event.version)
-      return error{errc::invalid_argument,
-                   "dead letter " + std::to_string(d.id) + " waits behind dead letter " +
-                       std::to_string(parked->second.letter) + " of '" + d.event.stream.str() +
-                       "': retry, skip or remove that one first"};
+    // Read again here, between batches: another call or the letter's own
+    // retry may have settled or replaced it since the caller read it.
+    if (auto ok = load_parked(); !ok) return ok;
+    if (d.parks_stream) {
+      const auto* p = parked_at_stream(d.event.stream.str());
+      if (!p) return error{errc::not_found, "no dead letter " + std::to_string(d.id)};
+      if (p->letter != d.id)
+        return error{errc::invalid_argument,
+                     "dead letter " + std::to_string(d.id) + " waits behind dead letter " +
+                         std::to_string(p->letter) + " of '" + d.event.stream.str() +
+                         "': retry, skip or remove that one first"};
+    }
     auto out = attempt(d, handle_it);
     if (out.how == outcome::held_failed) failed(out.failed, out.why, 1);
     return std::move(out.answer);
@@ -298,6 +315,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     if (const auto it = parked_.find(d.event.stream.str());
         it != parked_.end() && it->second.letter == d.id)
       parked_.erase(it);
+    publish_trying();
     return {};
   }
   /// The events of `d`'s stream after it that this subscriber passed by:
@@ -354,6 +372,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
               "' cannot load its checkpoint: " + checkpoint.error().message() + "; trying again");
       return later([now](subscriber_base& self) { self.begin(now); });
     }
+    parked_.clear();  // (again after a lost claim: what the store says now)
     if (auto ok = load_parked(); !ok) {
       rc_.log("factum: subscriber '" + name_ +
               "' cannot read its dead letters: " + ok.error().message() + "; trying again");
@@ -481,18 +500,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       }
       error failure;
       const std::size_t done = handle(rest.first(free), failure);
-      if (resync_) {
-        cursor_ = *resync_;
-        resync_.reset();
-        show(cursor_);
-        // Another process projects too: it may have parked streams since.
-        if (auto ok = load_parked(); !ok)
-          rc_.log("factum: subscriber '" + name_ +
-                  "' cannot read its dead letters: " + ok.error().message());
-        std::lock_guard lock(queue_mutex_);
-        overflowed_ = true;  // the next step catches up from the new cursor
-        return true;
-      }
+      if (resync_) return follow_resync();
       if (done != 0) {
         cursor_ = rest[done - 1].pos;
         show(cursor_);
@@ -516,6 +524,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       // From its first failure on, the event waits in a dead letter that
       // parks its stream, and is tried again from there; other streams go on.
       auto letter = give_up(e, failure, 1);
+      if (resync_) return follow_resync();  // another process went past `e` meanwhile
       if (!letter) {
         rc_.log("factum: subscriber '" + name_ +
                 "' cannot store a dead letter: " + letter.error().message() + "; trying again");
@@ -538,7 +547,9 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     std::uint64_t letter = 0;
     std::uint64_t version = 0;
     std::uint32_t tries = 0;  ///< attempts so far while it is tried again; 0: it waits
+    std::uint64_t chain = 0;  ///< its latest retry timer
   };
+  std::uint64_t chains_ = 0;
   /// What became of one attempt to settle a dead letter.
   enum class outcome {
     settled,      ///< handled (or skipped) with everything behind it; deleted
@@ -556,21 +567,38 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   /// On the strand: one attempt to settle `d` (see `settle`).
   attempted attempt(const dead_letter& d, bool handle_it) {
     const std::string& stream = d.event.stream.str();
+    if (d.event.pos > cursor_)  // catching up (a rebuild, a restart): it comes in order
+      return {outcome::unreadable,
+              error{errc::invalid_argument, "'" + name_ + "' has not reached dead letter " +
+                                                std::to_string(d.id) +
+                                                "'s event yet (it is catching up): later"},
+              {},
+              {}};
     std::vector<recorded_event> behind;
+    std::uint64_t through = 0;
     if (d.parks_stream) {
       // Read them all before handling anything: a failed read changes nothing.
       auto read = held_behind(d);
       if (!read) return {outcome::unreadable, std::move(read).error(), {}, {}};
       behind = std::move(*read);
+      auto done = released_through(d);
+      if (!done) return {outcome::unreadable, std::move(done).error(), {}, {}};
+      through = *done;
     }
-    if (handle_it)
-      if (auto r = handle_again(d.event); !r) {
+    if (handle_it && d.event.version > through)
+      if (auto r = release_one(d, d.event); !r) {
         error why = r.error();
+        if (infrastructure(why) || why == errc::concurrency_conflict)
+          return {outcome::unreadable, std::move(r), {}, {}};
         return {outcome::head_failed, std::move(r), {}, std::move(why)};
       }
     for (const auto& e : behind) {
-      auto r = handle_again(e);
+      if (e.version <= through) continue;  // handled by a release cut short
+      auto r = release_one(d, e);
       if (r) continue;
+      // The store, or another process projecting too: not the event's fault.
+      if (infrastructure(r.error()) || r.error() == errc::concurrency_conflict)
+        return {outcome::unreadable, std::move(r), {}, {}};
       // Not give_up: the checkpoint stays where it is, past `e` already.
       auto next = rc_.store().add_dead_letter(letter_of(name_, e, r.error(), 1));
       if (!next)
@@ -586,6 +614,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       if (auto gone = rc_.store().remove_dead_letter(d.id);
           !gone && gone.error() != errc::not_found)
         return {outcome::unreadable, std::move(gone), {}, {}};
+      released(d);
       park(e, *next);
       fail_waiters_at(e.global_position, r.error());
       return {outcome::held_failed,
@@ -598,6 +627,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     }
     if (auto gone = rc_.store().remove_dead_letter(d.id); !gone)
       return {outcome::unreadable, std::move(gone), {}, {}};
+    released(d);
     if (const auto it = parked_.find(stream); it != parked_.end() && it->second.letter == d.id)
       parked_.erase(it);
     publish_trying();
@@ -630,20 +660,30 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   }
 
   /// Tries `letter` (parking `stream`) again after a backoff, on the strand.
-  void arm_retry(const std::string& stream, std::uint64_t letter, std::uint32_t tries) {
+  /// Only the latest timer of a stream counts: an older one finds another
+  /// `chain` and does nothing.
+  void arm_retry(const std::string& stream, std::uint64_t letter, std::uint32_t tries,
+                 std::map<std::string, parked_at, std::less<>>* in = nullptr) {
+    auto& map = in ? *in : parked_;
+    const auto it = map.find(stream);
+    if (it == map.end()) return;
+    const std::uint64_t chain = it->second.chain = ++chains_;
     auto timer = std::make_shared<timer_type>(rc_.timers());
     timer->expires_after(options_.retry.backoff(tries, random01()));
-    timer->async_wait(asio::bind_executor(strand_, [timer, stream, letter, weak = weak_from_this()](
-                                                       const boost::system::error_code& ec) {
-      if (ec) return;
-      if (auto self = weak.lock()) self->retry_parked(stream, letter);
-    }));
+    timer->async_wait(asio::bind_executor(
+        strand_, [timer, stream, letter, chain,
+                  weak = weak_from_this()](const boost::system::error_code& ec) {
+          if (ec) return;
+          if (auto self = weak.lock()) self->retry_parked(stream, letter, chain);
+        }));
   }
 
-  void retry_parked(const std::string& stream, std::uint64_t letter) {
+  void retry_parked(const std::string& stream, std::uint64_t letter, std::uint64_t chain) {
     auto* p = parked_at_stream(stream);
-    if (!p || p->letter != letter || p->tries == 0) return;  // settled or given up meanwhile
-    if (stopped()) return;
+    // Settled, given up, replaced or re-armed meanwhile.
+    if (!p || p->letter != letter || p->tries == 0 || p->chain != chain) return;
+    // Stopped, or it lost its single-owner claim: begin() arms again.
+    if (stopped() || !begun_ || (options_.single_owner && !(claim_ && claim_->held()))) return;
     const std::uint32_t tries = p->tries;
     auto letters = rc_.store().dead_letters(name_);
     if (!letters) return arm_retry(stream, letter, tries);
@@ -679,6 +719,21 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       n += p.tries != 0;
     trying_.store(n);
     progressed_.notify_all();
+  }
+
+  /// After `handle` or `give_up` found another process' checkpoint: drops
+  /// the batch and catches up from there.
+  bool follow_resync() {
+    cursor_ = *resync_;
+    resync_.reset();
+    show(cursor_);
+    // Another process projects too: it may have parked streams since.
+    if (auto ok = load_parked(); !ok)
+      rc_.log("factum: subscriber '" + name_ +
+              "' cannot read its dead letters: " + ok.error().message());
+    std::lock_guard lock(queue_mutex_);
+    overflowed_ = true;  // the next step catches up from the new cursor
+    return true;
   }
 
   /// Whether `e` waits behind a dead letter of its stream: the letter's
@@ -717,13 +772,13 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     for (auto& [stream, p] : parked)
       if (const auto it = parked_.find(stream);
           it != parked_.end() && it->second.letter == p.letter)
-        p.tries = it->second.tries;
+        p = it->second;
     for (const auto& d : *letters)
       if (auto it = parked.find(d.event.stream.str());
           it != parked.end() && it->second.letter == d.id && it->second.tries == 0 && !begun_ &&
           d.attempts < options_.retry.max_attempts) {
         it->second.tries = d.attempts;
-        arm_retry(it->first, d.id, d.attempts);
+        arm_retry(it->first, d.id, d.attempts, &parked);
       }
     parked_ = std::move(parked);
     publish_trying();
@@ -756,12 +811,20 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   /// Publishes progress: queries, blocking waits and strong waiters see it.
   void show(const position& p) {
     std::vector<std::function<void(std::error_code)>> ready;
+    std::vector<std::pair<std::function<void(std::error_code)>, std::error_code>> failed;
     {
       std::lock_guard lock(progress_mutex_);
       shown_ = p;
       for (auto it = waiters_.begin(); it != waiters_.end();) {
         if (it->last <= p.global()) {
-          ready.push_back(std::move(it->done));
+          // Failed or held before the waiter came: it answers with that.
+          std::error_code code;
+          for (const auto& [global, c] : failures_)
+            if (it->first <= global && global <= it->last) code = c;
+          if (code)
+            failed.emplace_back(std::move(it->done), code);
+          else
+            ready.push_back(std::move(it->done));
           it = waiters_.erase(it);
         } else {
           ++it;
@@ -771,6 +834,8 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
     progressed_.notify_all();
     for (auto& done : ready)
       done({});
+    for (auto& [done, code] : failed)
+      done(code);
   }
   void fail_waiters_at(std::uint64_t global, const error& why) {
     std::vector<std::function<void(std::error_code)>> failed;

@@ -190,6 +190,22 @@ class projection_subscriber final : public typed_subscriber {
     // the projection's next batch follows that process.
     return commit(strand_cursor(), [&](writer& w) { return project(w, e); });
   }
+  /// A release's progress is a checkpoint of its own in the read model,
+  /// committed with each event it projects: a release cut short goes on
+  /// where it stopped, and projects nothing twice.
+  result<std::uint64_t> released_through(const dead_letter& d) override {
+    auto p = model_->load_checkpoint(release_name(d));
+    if (!p) return std::move(p).error();
+    return *p ? (*p)->global() : std::uint64_t{0};
+  }
+  result<void> release_one(const dead_letter& d, const recorded_event& e) override {
+    return model_->commit(release_name(d), position::at(e.version),
+                          [&](writer& w) { return project(w, e); });
+  }
+  void released(const dead_letter& d) override {
+    // Only a row that outlived its letter when this fails.
+    (void)model_->reset(release_name(d), [](writer&) -> result<void> { return {}; });
+  }
 
  public:
   result<void> rebuild() override {
@@ -260,11 +276,15 @@ class projection_subscriber final : public typed_subscriber {
     auto letter = rc_.store().add_dead_letter(letter_of(name(), e, why, attempts));
     if (!letter) return letter;
     auto r = commit(e.pos, [](writer&) -> result<void> { return {}; });
-    // A conflict: another process moved the checkpoint meanwhile (it handled
-    // the event, or gave up on it too): the next batch's commit finds that
-    // and follows.
-    if (!r && r.error() != errc::concurrency_conflict) return std::move(r).error();
-    return letter;
+    if (r) return letter;
+    if (r.error() != errc::concurrency_conflict) return std::move(r).error();
+    // Another process moved the checkpoint meanwhile: it projected the event,
+    // or gave up on it itself. This letter goes; the engine follows that
+    // process (and reads the letters it stored).
+    (void)rc_.store().remove_dead_letter(*letter);
+    error conflict = r.error();
+    if (auto other = follow(conflict); other.code()) return other;
+    return conflict;
   }
 
  private:
@@ -295,6 +315,12 @@ class projection_subscriber final : public typed_subscriber {
     stored_ = *stored;
     resync(stored->value_or(position{}));
     return {};
+  }
+
+  /// Where the release of `d` records how far it got (by the stream's
+  /// versions, held in a position's global part).
+  [[nodiscard]] std::string release_name(const dead_letter& d) const {
+    return name() + "/release-" + std::to_string(d.id);
   }
 
   static constexpr span_names event_names = FACTUM_TELEMETRY_SPAN("projection", "event");
