@@ -9,8 +9,13 @@
 #
 # RUN and WANT (optional): the programs to run and what their output must
 # match, as regular expressions (tests/docs/run_tutorial.cmake sets them).
+# WITH_SQLITE, WITH_POSTGRES, WITH_LOG: the components the consumer asks for
+# (the last two default OFF). CONFORMANCE=ON: the consumer also runs the store
+# conformance suite (needs Catch2). PKG_CONFIG (find_package mode, optional):
+# pkg-config's path; a program is then also built with the flags of the moved
+# prefix's .pc files.
 # Other arguments: FACTUM_SOURCE_DIR, FACTUM_BINARY_DIR, CONSUMER_DIR, WORK_DIR,
-# WITH_SQLITE, CONFIG, INSTALL_LIBDIR, INSTALL_INCLUDEDIR, INSTALL_DOCDIR, and the
+# CONFIG, INSTALL_LIBDIR, INSTALL_INCLUDEDIR, INSTALL_DOCDIR, and the
 # parent build's GENERATOR, MAKE_PROGRAM, CXX_COMPILER, CXX_FLAGS,
 # EXE_LINKER_FLAGS, BUILD_TYPE, passed through to the consumer.
 cmake_minimum_required(VERSION 3.21)
@@ -29,6 +34,12 @@ function(run)
   endif()
 endfunction()
 
+foreach(var WITH_POSTGRES WITH_LOG CONFORMANCE)
+  if(NOT DEFINED ${var})
+    set(${var} OFF)
+  endif()
+endforeach()
+
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
@@ -40,6 +51,9 @@ endif()
 set(consumer_args
   -DFACTUM_CONSUMER_MODE=${MODE}
   -DFACTUM_CONSUMER_SQLITE=${WITH_SQLITE}
+  -DFACTUM_CONSUMER_POSTGRES=${WITH_POSTGRES}
+  -DFACTUM_CONSUMER_LOG=${WITH_LOG}
+  -DFACTUM_CONSUMER_CONFORMANCE=${CONFORMANCE}
   "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
   "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
   "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}"
@@ -69,11 +83,20 @@ if(MODE STREQUAL "find_package")
     "${cmake_dir}/factum-config.cmake"
     "${cmake_dir}/factum-config-version.cmake"
     "${cmake_dir}/factum-targets.cmake"
+    "${staging}/${INSTALL_INCLUDEDIR}/factum/store/conformance.hpp"
+    "${staging}/${INSTALL_LIBDIR}/pkgconfig/factum.pc"
     "${staging}/${INSTALL_DOCDIR}/LICENSE")
   if(WITH_SQLITE)
     list(APPEND expected "${staging}/${INSTALL_INCLUDEDIR}/factum/store/sqlite_store.hpp"
                          "${staging}/${INSTALL_INCLUDEDIR}/factum/store/sqlite_read_model.hpp")
   endif()
+  foreach(component IN ITEMS sqlite postgres log)
+    string(TOUPPER ${component} C)
+    if(WITH_${C})
+      list(APPEND expected "${cmake_dir}/factum-${component}-targets.cmake"
+                           "${staging}/${INSTALL_LIBDIR}/pkgconfig/factum-${component}.pc")
+    endif()
+  endforeach()
   foreach(f IN LISTS expected)
     if(NOT EXISTS "${f}")
       message(FATAL_ERROR "the installed package lacks ${f}")
@@ -83,7 +106,7 @@ if(MODE STREQUAL "find_package")
     # The tool comes with the package and runs from it.
     run("${staging}/${INSTALL_BINDIR}/factum-inspect" --version)
   endif()
-  file(GLOB cmake_files "${cmake_dir}/*.cmake")
+  file(GLOB cmake_files "${cmake_dir}/*.cmake" "${staging}/${INSTALL_LIBDIR}/pkgconfig/*.pc")
   foreach(f IN LISTS cmake_files)
     file(READ "${f}" text)
     foreach(path IN ITEMS "${staging}" "${FACTUM_SOURCE_DIR}" "${FACTUM_BINARY_DIR}")
@@ -129,11 +152,43 @@ if(MODE STREQUAL "find_package")
   file(MAKE_DIRECTORY "${WORK_DIR}/moved")
   file(RENAME "${staging}" "${prefix}")
   list(APPEND consumer_args "-DCMAKE_PREFIX_PATH=${prefix}")
+
+  # 5. pkg-config, from the moved prefix: a program on the compiled
+  # components asked for, built with the flags of their .pc files alone.
+  if(PKG_CONFIG AND (WITH_SQLITE OR WITH_POSTGRES))
+    set(ENV{PKG_CONFIG_PATH} "${prefix}/${INSTALL_LIBDIR}/pkgconfig")
+    set(packages)
+    set(defines)
+    foreach(component IN ITEMS sqlite postgres)
+      string(TOUPPER ${component} C)
+      if(WITH_${C})
+        list(APPEND packages factum-${component})
+        list(APPEND defines -DFACTUM_CONSUMER_${C})
+      endif()
+    endforeach()
+    execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs ${packages}
+      RESULT_VARIABLE rc OUTPUT_VARIABLE pc_flags ERROR_VARIABLE pc_err
+      OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "pkg-config --cflags --libs ${packages} failed: ${pc_err}")
+    endif()
+    message(STATUS "pkg-config ${packages}: ${pc_flags}")
+    separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+    separate_arguments(cxx_flags UNIX_COMMAND "${CXX_FLAGS} ${EXE_LINKER_FLAGS}")
+    run("${CXX_COMPILER}" -std=c++20 ${cxx_flags} ${defines}
+      "${CONSUMER_DIR}/pkgconfig.cpp" -o "${WORK_DIR}/factum_pkgconfig" ${pc_flags})
+    execute_process(COMMAND "${WORK_DIR}/factum_pkgconfig" WORKING_DIRECTORY "${WORK_DIR}"
+      RESULT_VARIABLE rc OUTPUT_VARIABLE pc_out ERROR_VARIABLE pc_err)
+    message(STATUS "factum_pkgconfig -> ${rc}\n${pc_out}${pc_err}")
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "the program built with pkg-config failed (${rc})")
+    endif()
+  endif()
 else()
   list(APPEND consumer_args "-DFACTUM_SOURCE_DIR=${FACTUM_SOURCE_DIR}")
 endif()
 
-# 5. Configure, build and run the consumer.
+# 6. Configure, build and run the consumer.
 set(build "${WORK_DIR}/build")
 run("${CMAKE_COMMAND}" -S "${CONSUMER_DIR}" -B "${build}" -G "${GENERATOR}" ${consumer_args})
 if(MODE STREQUAL "find_package")
@@ -151,11 +206,23 @@ run("${CMAKE_COMMAND}" --build "${build}" ${config_args} --parallel 1)
 # consumer's lines).
 if(NOT DEFINED RUN)
   set(RUN bin/factum_consumer)
+  if(CONFORMANCE)
+    list(APPEND RUN bin/factum_consumer_conformance)
+  endif()
 endif()
 if(NOT DEFINED WANT)
   set(WANT "memory_store: ok")
   if(WITH_SQLITE)
     list(APPEND WANT "sqlite_store: ok")
+  endif()
+  if(WITH_POSTGRES)
+    list(APPEND WANT "postgres component linked")
+  endif()
+  if(WITH_LOG)
+    list(APPEND WANT "log component: ok")
+  endif()
+  if(CONFORMANCE)
+    list(APPEND WANT "All tests passed \\([0-9]+ assertions in [0-9]+ test cases\\)")
   endif()
 endif()
 set(out "")
@@ -175,4 +242,10 @@ foreach(w IN LISTS WANT)
 endforeach()
 
 # Keep the disk tidy when everything passed; a failure leaves the files to look at.
+foreach(var WITH_POSTGRES WITH_LOG CONFORMANCE)
+  if(NOT DEFINED ${var})
+    set(${var} OFF)
+  endif()
+endforeach()
+
 file(REMOVE_RECURSE "${WORK_DIR}")

@@ -1,5 +1,4 @@
-#include "../store/conformance.hpp"
-
+#include <factum/store/conformance.hpp>
 #include <factum/store/postgres_store.hpp>
 
 #include "../support/pg_cluster.hpp"

@@ -1,5 +1,4 @@
-#include "../store/conformance.hpp"
-
+#include <factum/store/conformance.hpp>
 #include <factum/store/sqlite_store.hpp>
 
 #include "../support/temp_dir.hpp"

@@ -1,4 +1,4 @@
-#include "conformance.hpp"
+#include <factum/store/conformance.hpp>
 
 namespace {
 struct memory_backend {

@@ -16,6 +16,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <factum/telemetry.hpp>
+#include <factum/telemetry/log_sink.hpp>
 
 #include "../subscribe/helpers.hpp"
 #include "../subscribe/transfers.hpp"

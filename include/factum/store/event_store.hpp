@@ -182,7 +182,7 @@ using type_filter = std::vector<std::string>;
 /// The event store adapter: the one interface every backend implements.
 ///
 /// Guarantees, tested for every backend by the conformance suite
-/// (tests/store/conformance.hpp):
+/// (<factum/store/conformance.hpp>):
 /// - an append is atomic over all its streams: all events land, or none;
 /// - a wrong expected version fails with `errc::concurrency_conflict` and an
 ///   `error::conflict` naming the stream, the expected and the actual version;

@@ -1,6 +1,8 @@
 // A program that uses factum as any project would: register an event, append
 // it, read it back. It exits 0 only if the event round-trips through the
-// memory store and, when built with the sqlite component, the SQLite store.
+// memory store and, when built with the sqlite component, the SQLite store;
+// with the postgres component, the PostgreSQL store is linked and answers;
+// with the log component, the spdlog sink writes a line.
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
@@ -12,11 +14,24 @@
 
 #include <factum/factum.hpp>
 
+// The umbrella header is for everyone; spdlog only for who asks for the log component.
+#if defined(SPDLOG_VERSION) && !defined(FACTUM_CONSUMER_LOG)
+#error "<factum/factum.hpp> pulled in spdlog"
+#endif
+
 #ifdef FACTUM_CONSUMER_SQLITE
 #include <factum/store/sqlite_store.hpp>
 #endif
 #ifdef FACTUM_CONSUMER_POSTGRES
 #include <factum/store/postgres_store.hpp>
+#endif
+#ifdef FACTUM_CONSUMER_LOG
+#include <memory>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <factum/telemetry/log_sink.hpp>
 #endif
 
 namespace shop {
@@ -73,6 +88,25 @@ int main() {
   factum::memory_store memory;
   if (round_trip(memory, "memory_store") != 0) return 1;
 
+#ifdef FACTUM_CONSUMER_LOG
+  {
+    std::ostringstream out;
+    auto logger = std::make_shared<spdlog::logger>(
+        "factum", std::make_shared<spdlog::sinks::ostream_sink_st>(out));
+    logger->set_pattern("%l %v");
+    factum::log_sink sink{logger};
+    factum::telemetry_event dead_letter;
+    dead_letter.name = "factum.handler.dead_letter.count";
+    dead_letter.error = "refused";
+    sink.record(dead_letter);
+    logger->flush();
+    if (out.str() != "error factum.handler.dead_letter.count error=\"refused\"\n") {
+      std::cerr << "log component: the sink wrote '" << out.str() << "'\n";
+      return 1;
+    }
+    std::cout << "log component: ok\n";
+  }
+#endif
 #ifdef FACTUM_CONSUMER_POSTGRES
   {
     // Linked and callable: no server here, so a clear storage_io error.

@@ -1,24 +1,64 @@
 #pragma once
 
-// The store conformance suite: one set of test cases that every backend
-// instantiates with FACTUM_STORE_CONFORMANCE("name", fixture). A fixture is
-// default-constructible and has a member `store` (a factum::event_store).
+/// The store conformance suite: the test cases that every factum backend
+/// passes (the memory, SQLite and PostgreSQL stores run it), for Catch2 2.x.
+/// A backend of your own instantiates it in one test file:
+/// ```
+/// #include <factum/store/conformance.hpp>
+///
+/// struct my_backend {  // default-constructible: one fresh, empty store per case
+///   my_store store;    // a factum::event_store
+/// };
+/// FACTUM_STORE_CONFORMANCE("mine", my_backend)
+/// ```
+/// Each case constructs its own fixture, so the fixture must give a store that
+/// holds nothing. Test names read "conformance <name>: <what>", tagged
+/// [conformance][<name>]. Not in <factum/store.hpp>: it needs Catch2 (the
+/// including program links Catch2 and provides its main). See docs/store.md,
+/// "Writing your own backend".
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <set>
+#include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include <factum/domain.hpp>
 #include <factum/store.hpp>
 
-#include "../support/events.hpp"
+namespace factum::conformance {
 
-namespace factum_test::conformance {
+// The events the cases append: a small bank account domain.
+struct account_opened {
+  std::string owner;
+  std::int64_t initial = 0;
+  friend bool operator==(const account_opened&, const account_opened&) = default;
+};
+FACTUM_EVENT(account_opened, "AccountOpened", 1, owner, initial)
 
-using namespace factum;
+struct money_deposited {
+  std::int64_t amount = 0;
+  friend bool operator==(const money_deposited&, const money_deposited&) = default;
+};
+FACTUM_EVENT(money_deposited, "MoneyDeposited", 1, amount)
+
+struct money_withdrawn {
+  std::int64_t amount = 0;
+  friend bool operator==(const money_withdrawn&, const money_withdrawn&) = default;
+};
+FACTUM_EVENT(money_withdrawn, "MoneyWithdrawn", 2, amount)
+
+using account_event = std::variant<account_opened, money_deposited, money_withdrawn>;
+using account_codec = factum::codec<account_event>;
+
+inline event_data deposit(std::int64_t amount) {
+  return account_codec::encode(money_deposited{amount});
+}
 
 inline std::vector<event_data> deposits(std::initializer_list<std::int64_t> amounts) {
   std::vector<event_data> out;
@@ -1477,11 +1517,11 @@ void input_dead_letter_text() {
         errc::invalid_argument);
 }
 
-}  // namespace factum_test::conformance
+}  // namespace factum::conformance
 
 #define FACTUM_CONFORMANCE_CASE(NAME, FIXTURE, FN, TITLE)                \
   TEST_CASE("conformance " NAME ": " TITLE, "[conformance][" NAME "]") { \
-    ::factum_test::conformance::FN<FIXTURE>();                           \
+    ::factum::conformance::FN<FIXTURE>();                                \
   }
 
 /// Instantiates every conformance case for one backend; test names read
