@@ -1,35 +1,17 @@
 #pragma once
 
-// Events shared by the tests: a small bank account domain.
-#include <cstdint>
-#include <string>
-#include <variant>
-
-#include <factum/domain.hpp>
+// Events shared by the tests: the conformance suite's small bank account
+// domain (one definition of it).
+#include <factum/core/event.hpp>
+#include <factum/store/detail/conformance_events.hpp>
 
 namespace factum_test {
 
-struct account_opened {
-  std::string owner;
-  std::int64_t initial = 0;
-  friend bool operator==(const account_opened&, const account_opened&) = default;
-};
-FACTUM_EVENT(account_opened, "AccountOpened", 1, owner, initial)
-
-struct money_deposited {
-  std::int64_t amount = 0;
-  friend bool operator==(const money_deposited&, const money_deposited&) = default;
-};
-FACTUM_EVENT(money_deposited, "MoneyDeposited", 1, amount)
-
-struct money_withdrawn {
-  std::int64_t amount = 0;
-  friend bool operator==(const money_withdrawn&, const money_withdrawn&) = default;
-};
-FACTUM_EVENT(money_withdrawn, "MoneyWithdrawn", 2, amount)
-
-using account_event = std::variant<account_opened, money_deposited, money_withdrawn>;
-using account_codec = factum::codec<account_event>;
+using factum::conformance::account_codec;
+using factum::conformance::account_event;
+using factum::conformance::account_opened;
+using factum::conformance::money_deposited;
+using factum::conformance::money_withdrawn;
 
 inline factum::event_data deposit(std::int64_t amount) {
   return account_codec::encode(money_deposited{amount});
