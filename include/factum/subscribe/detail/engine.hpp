@@ -231,8 +231,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       } else {
         // Passed already (the subscriber was quicker than the dispatch):
         // failed, if one of them failed.
-        for (const auto& [global, code] : failures_)
-          if (first <= global && global <= last) answer = code;
+        answer = failure_in(first, last);
       }
     }
     done(answer);
@@ -250,19 +249,15 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
   /// checkpoint of what it handled. Returns how many it handled; when fewer
   /// than all, `failure` says why the next one failed.
   virtual std::size_t handle(std::span<const recorded_event> events, error& failure) = 0;
-  /// Handles one event again, outside the batches (a dead letter's retry,
-  /// the events released behind it); on the strand.
-  virtual result<void> handle_again(const recorded_event& e) = 0;
   /// How far a release of `d` got before it was cut short (a crash, a
   /// store failure): the version of the last event of its stream handled
   /// for it, 0 for none. Only a subscriber that records it with what it
   /// handles (a projection, in its read model's transaction) can tell; the
   /// others handle those events again (at least once).
   virtual result<std::uint64_t> released_through(const dead_letter&) { return std::uint64_t{0}; }
-  /// Handles `e` (the letter's event or one held behind it) to release `d`.
-  virtual result<void> release_one(const dead_letter&, const recorded_event& e) {
-    return handle_again(e);
-  }
+  /// Handles `e` (the letter's event or one held behind it) once more,
+  /// outside the batches, to release `d`; on the strand.
+  virtual result<void> release_one(const dead_letter& d, const recorded_event& e) = 0;
   /// `d` was released and deleted: forget its progress.
   virtual void released(const dead_letter&) {}
   /// Gives up on `e` after its retries: a dead letter that parks `e`'s
@@ -333,7 +328,6 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       from = page->back().version + 1;
     }
   }
-  [[nodiscard]] const position& strand_cursor() const noexcept { return cursor_; }
 
   /// On the strand: moves the cursor back to `p` (a rebuild) and catches
   /// up from there.
@@ -818,10 +812,7 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       for (auto it = waiters_.begin(); it != waiters_.end();) {
         if (it->last <= p.global()) {
           // Failed or held before the waiter came: it answers with that.
-          std::error_code code;
-          for (const auto& [global, c] : failures_)
-            if (it->first <= global && global <= it->last) code = c;
-          if (code)
+          if (const auto code = failure_in(it->first, it->last))
             failed.emplace_back(std::move(it->done), code);
           else
             ready.push_back(std::move(it->done));
@@ -836,6 +827,13 @@ class subscriber_base : public std::enable_shared_from_this<subscriber_base> {
       done({});
     for (auto& [done, code] : failed)
       done(code);
+  }
+  /// The latest failure recorded at `first`..`last`; with progress_mutex_.
+  [[nodiscard]] std::error_code failure_in(std::uint64_t first, std::uint64_t last) const {
+    std::error_code code;
+    for (const auto& [global, c] : failures_)
+      if (first <= global && global <= last) code = c;
+    return code;
   }
   void fail_waiters_at(std::uint64_t global, const error& why) {
     std::vector<std::function<void(std::error_code)>> failed;

@@ -94,7 +94,7 @@ class store_checkpointed : public typed_subscriber {
   /// Handles one event (on the strand).
   virtual result<void> one(const recorded_event& e) = 0;
 
-  result<void> handle_again(const recorded_event& e) override { return one(e); }
+  result<void> release_one(const dead_letter&, const recorded_event& e) override { return one(e); }
   result<std::optional<position>> load_checkpoint() override {
     return rc_.store().load_checkpoint(name());
   }
@@ -184,12 +184,6 @@ class projection_subscriber final : public typed_subscriber {
         projection_(std::move(p)),
         model_(std::move(model)) {}
 
-  result<void> handle_again(const recorded_event& e) override {
-    // The checkpoint stays where the projection is (past this event). When
-    // another process moved it, this fails with concurrency_conflict, and
-    // the projection's next batch follows that process.
-    return commit(strand_cursor(), [&](writer& w) { return project(w, e); });
-  }
   /// A release's progress is a checkpoint of its own in the read model,
   /// committed with each event it projects: a release cut short goes on
   /// where it stopped, and projects nothing twice.
