@@ -189,7 +189,7 @@ factum::result<transfer_outcome> outcome_of(bank::node& n, const factum::recorde
 std::string why_refused(bank::node& n, const std::string& id, account::command cmd) {
   auto acc = n.runtime().state_of<account>(id);
   if (!acc) return "refused";
-  const auto d = account::execute(acc->state, cmd);
+  const auto d = factum::decide<account>(acc->state, cmd);
   return d.rejected() ? d.rejection().message : "refused";
 }
 

@@ -11,8 +11,10 @@ using namespace bank;
 
 TEST_CASE("bank: an account opens once, for an owner", "[example][bank]") {
   given<account>().when(open_account{"Ann"}).then_expect({account_opened{"Ann"}});
-  given<account>({account_opened{"Ann"}}).when(open_account{"Bob"}).then_reject("already_open");
-  given<account>().when(open_account{""}).then_reject("invalid_owner");
+  given<account>({account_opened{"Ann"}})
+      .when(open_account{"Bob"})
+      .then_reject(account_rejected::already_open);
+  given<account>().when(open_account{""}).then_reject(account_rejected::invalid_owner);
 }
 
 TEST_CASE("bank: deposits go into open accounts", "[example][bank]") {
@@ -20,11 +22,13 @@ TEST_CASE("bank: deposits go into open accounts", "[example][bank]") {
       .when(deposit{100})
       .then_expect({money_deposited{100}})
       .then_state([](const account::state& s) { return s.balance == 100; });
-  given<account>().when(deposit{100}).then_reject("account_not_open");
-  given<account>({account_opened{"Ann"}}).when(deposit{0}).then_reject("invalid_amount");
+  given<account>().when(deposit{100}).then_reject(account_rejected::account_not_open);
+  given<account>({account_opened{"Ann"}})
+      .when(deposit{0})
+      .then_reject(account_rejected::invalid_amount);
   given<account>({account_opened{"Ann"}, money_deposited{INT64_MAX}})
       .when(deposit{1})
-      .then_reject("balance_overflow");
+      .then_reject(account_rejected::balance_overflow);
 }
 
 TEST_CASE("bank: withdrawals never exceed the balance", "[example][bank]") {
@@ -34,9 +38,10 @@ TEST_CASE("bank: withdrawals never exceed the balance", "[example][bank]") {
       .then_state([](const account::state& s) { return s.balance == 70; });
   given<account>({account_opened{"Ann"}, money_deposited{100}, money_withdrawn{80}})
       .when(withdraw{30})
-      .then_reject("insufficient_funds");
+      .then_reject(account_rejected::insufficient_funds);
+  // A typed rejection's code is also its enumerator's name:
   given<account>({account_opened{"Ann"}}).when(withdraw{-5}).then_reject("invalid_amount");
-  given<account>().when(withdraw{1}).then_reject("account_not_open");
+  given<account>().when(withdraw{1}).then_reject(account_rejected::account_not_open);
 }
 
 TEST_CASE("bank: a transfer is requested once, between two accounts, for a positive amount",
@@ -46,7 +51,11 @@ TEST_CASE("bank: a transfer is requested once, between two accounts, for a posit
       .then_expect({transfer_requested{"acc-1", "acc-2", 25}});
   given<transfer>({transfer_requested{"acc-1", "acc-2", 25}})
       .when(request_transfer{"acc-1", "acc-2", 25})
-      .then_reject("already_requested");
-  given<transfer>().when(request_transfer{"acc-1", "acc-1", 5}).then_reject("invalid_accounts");
-  given<transfer>().when(request_transfer{"acc-1", "acc-2", 0}).then_reject("invalid_amount");
+      .then_reject(transfer_rejected::already_requested);
+  given<transfer>()
+      .when(request_transfer{"acc-1", "acc-1", 5})
+      .then_reject(transfer_rejected::invalid_accounts);
+  given<transfer>()
+      .when(request_transfer{"acc-1", "acc-2", 0})
+      .then_reject(transfer_rejected::invalid_amount);
 }

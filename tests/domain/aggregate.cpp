@@ -99,3 +99,116 @@ TEST_CASE("given/when/then catches a field missing from FACTUM_EVENT", "[domain]
   CHECK_THROWS_WITH(given<lossy::agg>().when(1).then_expect({lossy::renamed{1, 2}}),
                     Catch::Contains("is every field listed in FACTUM_EVENT"));
 }
+
+// The simplest form: one decide per command, one evolve per event, and
+// rejections of an enum of the aggregate's own.
+namespace lockers {
+struct locked {
+  std::string by;
+};
+FACTUM_EVENT(locked, "Locked", 1, by)
+struct unlocked {};
+FACTUM_EVENT_NAME(unlocked, "Unlocked", 1)
+inline void to_json(factum::json& j, const unlocked&) {
+  j = factum::json::object();
+}
+inline void from_json(const factum::json&, unlocked&) {}
+
+struct lock {
+  std::string by;
+};
+struct unlock {};
+
+enum class refused { locked_already = 3, not_locked = 7, unknown_user };
+FACTUM_REJECTIONS(refused, "test.locker", locked_already, not_locked, unknown_user)
+
+struct locker {
+  static constexpr std::string_view category = "locker";
+  using event = std::variant<locked, unlocked>;
+  using command = std::variant<lock, unlock>;
+  struct state {
+    std::string holder;
+  };
+  static factum::decision<event> decide(const state& s, const lock& c) {
+    if (c.by.empty()) return factum::reject(refused::unknown_user);
+    if (!s.holder.empty()) return factum::reject(refused::locked_already, "held by " + s.holder);
+    return locked{c.by};
+  }
+  static factum::decision<event> decide(const state& s, const unlock&) {
+    if (s.holder.empty()) return factum::reject(refused::not_locked);
+    return unlocked{};
+  }
+  static void evolve(state& s, const locked& e) { s.holder = e.by; }
+  static void evolve(state& s, const unlocked&) { s.holder.clear(); }
+};
+static_assert(factum::check_aggregate<locker>());
+
+/// A command that is not a variant, and a string code of the same name.
+struct stringly {
+  static constexpr std::string_view category = "stringly";
+  using event = std::variant<unlocked>;
+  using command = unlock;
+  struct state {};
+  static factum::decision<event> decide(const state&, const unlock&) {
+    return factum::reject("not_locked");
+  }
+  static void evolve(state&, const unlocked&) {}
+};
+static_assert(factum::check_aggregate<stringly>());
+}  // namespace lockers
+
+TEST_CASE("an aggregate of per-alternative decide and evolve overloads", "[domain][aggregate]") {
+  using namespace lockers;
+  STATIC_REQUIRE(factum::aggregate<locker>);
+  locker::state s;
+  factum::evolve<locker>(s, locker::event{locked{"ann"}});
+  CHECK(s.holder == "ann");
+  auto d = factum::decide<locker>(s, locker::command{lock{"bob"}});
+  REQUIRE(d.rejected());
+  CHECK(d.rejection().message == "held by ann");
+  factum::evolve<locker>(s, locker::event{unlocked{}});
+  CHECK(s.holder.empty());
+  d = factum::decide<locker>(s, locker::command{lock{"bob"}});
+  REQUIRE(d.events().size() == 1);
+  CHECK(std::get<locked>(d.events()[0]).by == "bob");
+  given<locker>({locked{"ann"}, unlocked{}, locked{"cy"}})
+      .when(unlock{})
+      .then_expect({unlocked{}})
+      .then_state([](const locker::state& after) { return after.holder.empty(); });
+}
+
+TEST_CASE("typed rejections: the enum's own category, no shared table", "[domain][rejection]") {
+  using namespace lockers;
+  const factum::rejection r = factum::reject(refused::not_locked, "nobody holds it");
+  CHECK(r.code == "not_locked");
+  CHECK(r.message == "nobody holds it");
+  CHECK(r.typed_code.value() == 7);
+  CHECK(std::string(r.typed_code.category().name()) == "test.locker");
+  CHECK(factum::make_error_code(r) == factum::rejection_error(refused::not_locked));
+  CHECK(factum::make_error_code(r) != factum::rejection_error(refused::locked_already));
+  CHECK(factum::make_error_code(r) != factum::rejection_error("not_locked"));  // not a string code
+  CHECK(factum::is_rejection(factum::rejection_error(refused::unknown_user)));
+  CHECK(factum::is_rejection(factum::rejection_error("anything")));
+  CHECK(!factum::is_rejection(factum::make_error_code(factum::errc::storage_io)));
+  CHECK(factum::rejection_error(refused::unknown_user).message() == "unknown_user");
+  CHECK(factum::rejection_error(refused::locked_already).message() == "locked_already");
+  CHECK(std::error_code(42, factum::rejection_error(refused::unknown_user).category()).message() ==
+        "rejection 42");
+  // A stored rejection (category, value, name) comes back as the same code,
+  // and as the string code when its category is not in this program.
+  CHECK(factum::detail::restore_rejection("test.locker", 7, "not_locked") ==
+        factum::rejection_error(refused::not_locked));
+  CHECK(factum::detail::restore_rejection("gone.category", 7, "not_locked") ==
+        factum::rejection_error("not_locked"));
+
+  given<locker>({locked{"ann"}}).when(lock{"bob"}).then_reject(refused::locked_already);
+  given<locker>().when(unlock{}).then_reject(refused::not_locked);
+  given<locker>().when(unlock{}).then_reject("not_locked");  // its name, too
+  CHECK_THROWS_WITH(given<locker>().when(unlock{}).then_reject(refused::unknown_user),
+                    Catch::Contains("expected rejection 'unknown_user'"));
+  // The same name as a string code is not the typed one.
+  given<stringly>().when(unlock{}).then_reject("not_locked");
+  CHECK_THROWS_WITH(given<stringly>().when(unlock{}).then_reject(refused::not_locked),
+                    Catch::Contains("expected rejection test.locker/not_locked") &&
+                        Catch::Contains("as a string"));
+}

@@ -151,3 +151,88 @@ TEST_CASE("a refused command is not tried again when its step is redone: it is c
   CHECK(balance(rt, "later") == 0);
   CHECK(*t.compensations == 1);
 }
+
+namespace lockers {
+struct locked {
+  std::string by;
+};
+FACTUM_EVENT(locked, "Locked", 1, by)
+struct lock {
+  std::string by;
+};
+enum class refused { locked_already = 1 };
+FACTUM_REJECTIONS(refused, "test.process.locker", locked_already)
+
+struct locker {
+  static constexpr std::string_view category = "locker";
+  using event = std::variant<locked>;
+  using command = std::variant<lock>;
+  struct state {
+    std::string holder;
+  };
+  static factum::decision<event> decide(const state& s, const lock& c) {
+    if (!s.holder.empty()) return factum::reject(refused::locked_already, "held by " + s.holder);
+    return locked{c.by};
+  }
+  static void evolve(state& s, const locked& e) { s.holder = e.by; }
+};
+
+/// Locks `to` for `from` on each transfer request, and keeps what a refusal
+/// was when it compensates.
+struct lock_for_transfers {
+  static constexpr std::string_view name = "lock-for-transfers";
+  using interested_in = factum::events<transfer_requested>;
+  struct state {};
+  using command = std::variant<factum::send<locker>>;
+  struct refusal {
+    std::error_code code;
+    std::string message;
+  };
+  std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+  std::shared_ptr<std::vector<refusal>> refusals = std::make_shared<std::vector<refusal>>();
+
+  factum::correlation correlate(const transfer_requested& e) const {
+    return factum::correlation::start(e.id);
+  }
+  void apply(state&, const transfer_requested&) const {}
+  factum::reaction<command> handle(const state&, const transfer_requested& e) const {
+    return {factum::send<locker>{e.to, lock{e.from}}};
+  }
+  std::vector<command> compensate(const state&, const command&, const factum::error& why) const {
+    std::lock_guard guard(*mutex);
+    refusals->push_back({why.code(), why.message()});
+    return {};
+  }
+};
+}  // namespace lockers
+
+TEST_CASE("a typed rejection comes back as itself when its step is redone from the record") {
+  auto inner = std::make_shared<factum::memory_store>();
+  auto faulty = std::make_shared<faulty_store>(inner);
+  factum::runtime rt{faulty, threads(2)};
+  factum::subscriptions subs{rt, quiet(5ms)};
+  lockers::lock_for_transfers p;
+  factum::subscription_options slow = quick(5);
+  slow.retry.initial_backoff = 100ms;
+  slow.retry.max_backoff = 100ms;
+  auto sub = subs.add_process(p, slow);
+  REQUIRE(!run<lockers::locker>(rt, "door", lockers::lock{"cy"}).ec);
+  faulty->only_streams("process-");
+  faulty->lose_replies(1);  // the refusal is stored, its reply lost: the step is redone
+  request(*inner, {"t7", "ann", "door", 1});
+  REQUIRE(eventually([&] {
+    std::lock_guard guard(*p.mutex);
+    return !p.refusals->empty();
+  }));
+  std::lock_guard guard(*p.mutex);
+  REQUIRE(p.refusals->size() == 1);
+  const auto& why = p.refusals->front();
+  CHECK(why.code == factum::rejection_error(lockers::refused::locked_already));
+  CHECK(std::string(why.code.category().name()) == "test.process.locker");
+  CHECK_THAT(why.message, Catch::Contains("held by cy"));
+  const auto record = inner->read_stream(factum::stream_id{"process-lock-for-transfers-t7"});
+  REQUIRE(record);
+  REQUIRE(!record->empty());
+  CHECK(record->front().type == "factum.ProcessCommandRejected");
+  CHECK_THAT(record->front().data, Catch::Contains("\"category\":\"test.process.locker\""));
+}

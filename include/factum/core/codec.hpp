@@ -15,6 +15,7 @@
 #include <factum/core/detail/json_text.hpp>
 #include <factum/core/event.hpp>
 #include <factum/core/result.hpp>
+#include <factum/core/type_tag.hpp>
 
 namespace factum {
 
@@ -23,10 +24,6 @@ struct event_info {
   std::string_view name;
   std::uint32_t version = 1;
 };
-
-/// A tag used to look up `factum_event_info` by argument-dependent lookup.
-template <class T>
-struct type_tag {};
 
 /// Registers an event struct in one line, in the struct's own namespace:
 /// its stable stored name, its schema version, and the fields that make up

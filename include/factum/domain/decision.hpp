@@ -2,6 +2,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -12,16 +13,23 @@ namespace factum {
 /// Why a command was refused: a stable code for programs ("insufficient_funds")
 /// and a message for people. A rejection is an answer, not a failure: it is
 /// returned to the caller at once and never retried.
+///
+/// The code is a string, or an enumerator of the user's declared with
+/// FACTUM_REJECTIONS (see <factum/domain/rejection_error.hpp>); then `code`
+/// is the enumerator's name and `typed_code` its `std::error_code`.
 struct rejection {
   std::string code;
   std::string message;
+  /// A typed rejection's error code (of the enum's own category); empty when
+  /// the code is only a string.
+  std::error_code typed_code{};
 
   friend bool operator==(const rejection&, const rejection&) = default;
 };
 
 /// A rejection, for `return factum::reject("insufficient_funds", "...");`.
 [[nodiscard]] inline rejection reject(std::string code, std::string message = {}) {
-  return {std::move(code), std::move(message)};
+  return {std::move(code), std::move(message), {}};
 }
 
 /// What an aggregate's `execute` decided: the events to append (zero or

@@ -1,16 +1,28 @@
 #pragma once
 
+#include <array>
+#include <concepts>
 #include <cstddef>
 #include <deque>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include <factum/core/type_tag.hpp>
 #include <factum/domain/decision.hpp>
 
 namespace factum {
+
+/// The base of every category of domain rejections: factum's own (string
+/// codes) and each enum's declared with FACTUM_REJECTIONS, so
+/// `is_rejection` can tell a refusal from a failure.
+class rejection_category : public std::error_category {};
+
 namespace detail {
 
 /// Rejection codes ("insufficient_funds") as small integers, so a rejection
@@ -49,7 +61,7 @@ class rejection_codes {
   std::unordered_map<std::string_view, int> values_;
 };
 
-class domain_category final : public std::error_category {
+class domain_category final : public rejection_category {
  public:
   [[nodiscard]] const char* name() const noexcept override { return "factum.domain"; }
   [[nodiscard]] std::string message(int ev) const override {
@@ -58,7 +70,131 @@ class domain_category final : public std::error_category {
   }
 };
 
+/// The categories of FACTUM_REJECTIONS enums, by name, so a rejection
+/// stored as (category, value) comes back as the same error code. There is
+/// one per enum type, so it stays as small as the program's source.
+class rejection_categories {
+ public:
+  static rejection_categories& instance() {
+    static rejection_categories all;
+    return all;
+  }
+  void add(const rejection_category& c) {
+    std::lock_guard lock(mutex_);
+    for (const auto* known : list_)
+      if (known == &c) return;
+    list_.push_back(&c);
+  }
+  [[nodiscard]] const rejection_category* find(std::string_view name) const {
+    std::lock_guard lock(mutex_);
+    for (const auto* c : list_)
+      if (name == c->name()) return c;
+    return nullptr;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<const rejection_category*> list_;
+};
+
+/// The category of one FACTUM_REJECTIONS enum: its name is the one given to
+/// the macro, its messages are the enumerators' names.
+class enum_rejections final : public rejection_category {
+ public:
+  template <class E, std::size_t N>
+  enum_rejections(const char* name, const std::array<E, N>& values, std::string_view names)
+      : name_(name) {
+    for (std::size_t i = 0; i < N; ++i) {
+      const auto comma = names.find(',');
+      std::string_view one = names.substr(0, comma);
+      while (!one.empty() && one.front() == ' ')
+        one.remove_prefix(1);
+      while (!one.empty() && one.back() == ' ')
+        one.remove_suffix(1);
+      names_.emplace_back(static_cast<int>(values[i]), std::string(one));
+      names = comma == std::string_view::npos ? std::string_view{} : names.substr(comma + 1);
+    }
+    rejection_categories::instance().add(*this);
+  }
+  [[nodiscard]] const char* name() const noexcept override { return name_; }
+  [[nodiscard]] std::string message(int ev) const override {
+    for (const auto& [value, name] : names_)
+      if (value == ev) return name;
+    return "rejection " + std::to_string(ev);
+  }
+
+ private:
+  const char* name_;
+  std::vector<std::pair<int, std::string>> names_;
+};
+
+template <class E, std::size_t N>
+constexpr bool valid_rejections(const std::array<E, N>& values) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (static_cast<int>(values[i]) == 0) return false;
+    for (std::size_t j = 0; j < i; ++j)
+      if (values[j] == values[i]) return false;
+  }
+  return N > 0;
+}
+
+#define FACTUM_DETAIL_CAT2(a, b) a##b
+#define FACTUM_DETAIL_CAT(a, b) FACTUM_DETAIL_CAT2(a, b)
+
 }  // namespace detail
+
+/// Declares an enum of the user's as rejection codes, in the enum's own
+/// namespace, after its definition: its category's name (unique in the
+/// program, it is stored with a process manager's refusals), then every
+/// enumerator. None may be 0, which an `std::error_code` reads as success.
+/// ```
+/// enum class account_rejected { already_open = 1, not_open, insufficient_funds };
+/// FACTUM_REJECTIONS(account_rejected, "bank.account", already_open, not_open,
+///                   insufficient_funds)
+///
+/// return factum::reject(account_rejected::insufficient_funds, "balance 10");
+/// if (ec == factum::rejection_error(account_rejected::insufficient_funds)) ...
+/// ```
+/// The category is built before `main`, so a stored refusal finds it. No
+/// table is shared between enums and none fills up. For `ec ==
+/// account_rejected::insufficient_funds` itself, specialize
+/// `std::is_error_code_enum` for the enum, as for any error code enum.
+#define FACTUM_REJECTIONS(Enum, Name, ...)                                                      \
+  [[maybe_unused]] constexpr auto factum_rejection_values(::factum::type_tag<Enum>) noexcept {  \
+    using enum Enum;                                                                            \
+    return ::std::array{__VA_ARGS__};                                                           \
+  }                                                                                             \
+  static_assert(                                                                                \
+      ::factum::detail::valid_rejections(factum_rejection_values(::factum::type_tag<Enum>{})),  \
+      "FACTUM_REJECTIONS: every enumerator is listed once and none is 0 (an std::error_code "   \
+      "of 0 means success)");                                                                   \
+  [[maybe_unused]] inline const ::factum::rejection_category& factum_rejection_category(        \
+      ::factum::type_tag<Enum>) {                                                               \
+    static const ::factum::detail::enum_rejections factum_category(                             \
+        Name, factum_rejection_values(::factum::type_tag<Enum>{}), #__VA_ARGS__);               \
+    return factum_category;                                                                     \
+  }                                                                                             \
+  [[maybe_unused]] inline ::std::error_code make_error_code(Enum factum_e) {                    \
+    return {static_cast<int>(factum_e), factum_rejection_category(::factum::type_tag<Enum>{})}; \
+  }                                                                                             \
+  [[maybe_unused]] static const ::factum::rejection_category& FACTUM_DETAIL_CAT(                \
+      factum_rejections_built_, __COUNTER__) =                                                  \
+      factum_rejection_category(::factum::type_tag<Enum>{});
+
+/// An enum declared with FACTUM_REJECTIONS.
+template <class E>
+concept rejection_enum = std::is_enum_v<E> && requires(E e) {
+  { factum_rejection_category(type_tag<E>{}) } -> std::same_as<const rejection_category&>;
+  { make_error_code(e) } -> std::same_as<std::error_code>;
+};
+
+/// A typed rejection, for `return factum::reject(account_rejected::not_open, "...");`:
+/// its `code` is the enumerator's name, its `typed_code` the enum's error code.
+template <rejection_enum E>
+[[nodiscard]] rejection reject(E e, std::string message = {}) {
+  std::error_code ec = make_error_code(e);
+  return {ec.message(), std::move(message), ec};
+}
 
 /// The category of domain rejections; its name is "factum.domain". An error
 /// code of this category means "the aggregate refused the command": its
@@ -77,14 +213,36 @@ class domain_category final : public std::error_category {
   return {detail::rejection_codes::instance().intern(code), domain_category()};
 }
 
-/// The error code of a rejection (its code; the message travels beside it).
-[[nodiscard]] inline std::error_code make_error_code(const rejection& r) {
-  return rejection_error(r.code);
+/// The error code of a typed rejection:
+/// ```
+/// if (ec == factum::rejection_error(account_rejected::insufficient_funds)) ...
+/// ```
+template <rejection_enum E>
+[[nodiscard]] std::error_code rejection_error(E e) {
+  return make_error_code(e);
 }
 
-/// True when `ec` is a domain rejection (of any code).
-[[nodiscard]] inline bool is_rejection(std::error_code ec) noexcept {
-  return ec.category() == domain_category();
+/// The error code of a rejection (its code; the message travels beside it):
+/// a typed rejection's own, else the string code's in `domain_category()`.
+[[nodiscard]] inline std::error_code make_error_code(const rejection& r) {
+  return r.typed_code ? r.typed_code : rejection_error(r.code);
 }
+
+/// True when `ec` is a domain rejection: of factum's string codes or of an
+/// enum declared with FACTUM_REJECTIONS.
+[[nodiscard]] inline bool is_rejection(std::error_code ec) noexcept {
+  return dynamic_cast<const rejection_category*>(&ec.category()) != nullptr;
+}
+
+namespace detail {
+/// A rejection's error code as stored (its category's name, its value and
+/// its code's name) made again: an enum's when its category is known,
+/// else the string code's.
+[[nodiscard]] inline std::error_code restore_rejection(std::string_view category, int value,
+                                                       std::string_view code) {
+  if (const auto* c = rejection_categories::instance().find(category)) return {value, *c};
+  return rejection_error(code);
+}
+}  // namespace detail
 
 }  // namespace factum

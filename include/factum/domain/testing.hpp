@@ -4,11 +4,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include <factum/domain/aggregate.hpp>
+#include <factum/domain/rejection_error.hpp>
 
 namespace factum::testing {
 
@@ -57,7 +59,7 @@ class scenario {
 
   explicit scenario(std::vector<event> history) : history_(std::move(history)) {
     for (const auto& e : history_)
-      A::apply(state_, e);
+      factum::evolve<A>(state_, e);
   }
 
   /// Runs `execute` on the state the given events left. An exception thrown
@@ -65,7 +67,7 @@ class scenario {
   scenario&& when(command c) && {
     ran_ = true;
     try {
-      decision_ = A::execute(state_, c);
+      decision_ = factum::decide<A>(state_, c);
     } catch (const std::exception& e) {
       thrown_ = e.what();
     } catch (...) {
@@ -102,6 +104,21 @@ class scenario {
     return std::move(*this);
   }
 
+  /// Expects a typed rejection: this enumerator of a FACTUM_REJECTIONS enum.
+  template <rejection_enum E>
+  scenario&& then_reject(E expected) && {
+    const std::error_code code = make_error_code(expected);
+    const std::string name = std::string(code.category().name()) + "/" + code.message();
+    std::move(*this).then_reject(code.message());
+    if (decision_.rejection().typed_code != code)
+      fail("expected rejection " + name + ", got the code '" + decision_.rejection().code +
+           "' as " +
+           (decision_.rejection().typed_code
+                ? std::string(decision_.rejection().typed_code.category().name())
+                : std::string("a string")));
+    return std::move(*this);
+  }
+
   /// Expects `execute` to throw (a bug in domain code, not a rejection).
   scenario&& then_throw() && {
     ran();
@@ -116,7 +133,7 @@ class scenario {
     accepted("a state");
     state after = state_;
     for (const auto& e : decision_.events())
-      A::apply(after, e);
+      factum::evolve<A>(after, e);
     if (!check(std::as_const(after))) fail("the state after the events is not the expected one");
     return std::move(*this);
   }

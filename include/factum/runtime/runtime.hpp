@@ -69,7 +69,7 @@ class runtime {
 
   /// Options of one aggregate type (TTL, snapshots, retries); affects the
   /// instances loaded afterwards.
-  template <aggregate A>
+  template <checked_aggregate A>
   void configure(aggregate_options options) {
     if constexpr (!snapshottable<A>) {
       if (options.snapshot_every != 0)
@@ -91,10 +91,9 @@ class runtime {
 
   /// Runs `command` on the aggregate `A` with id `id`; see the class comment
   /// for the completion.
-  template <aggregate A, class Token>
+  template <checked_aggregate A, class Token>
   auto dispatch(std::string_view id, typename A::command command, dispatch_options options,
                 Token&& token) {
-    static_assert(check_aggregate<A>());
     return boost::asio::async_initiate<Token, detail::completion_signature<Token, dispatch_result>>(
         [this](auto handler, std::string id, typename A::command command,
                dispatch_options options) {
@@ -104,7 +103,7 @@ class runtime {
         },
         token, std::string(id), std::move(command), std::move(options));
   }
-  template <aggregate A, class Token>
+  template <checked_aggregate A, class Token>
   auto dispatch(std::string_view id, typename A::command command, Token&& token) {
     return dispatch<A>(id, std::move(command), dispatch_options{}, std::forward<Token>(token));
   }
@@ -121,11 +120,10 @@ class runtime {
   ///       return {bank::money_withdrawn{10}, bank::money_deposited{10}};
   ///     }, token);
   /// ```
-  template <aggregate... As, class Decide, class Token>
+  template <checked_aggregate... As, class Decide, class Token>
   requires(sizeof...(As) > 0) auto transact(std::array<std::string, sizeof...(As)> ids,
                                             Decide decide, dispatch_options options,
                                             Token&& token) {
-    static_assert((check_aggregate<As>() && ...));
     static_assert(
         std::is_invocable_r_v<decisions<As...>, const Decide&, const typename As::state&...>,
         "factum transact: decide must take `const A::state&` of each aggregate and "
@@ -138,7 +136,7 @@ class runtime {
         },
         token, std::move(ids), std::move(decide), std::move(options));
   }
-  template <aggregate... As, class Decide, class Token>
+  template <checked_aggregate... As, class Decide, class Token>
   auto transact(std::array<std::string, sizeof...(As)> ids, Decide decide, Token&& token) {
     return transact<As...>(std::move(ids), std::move(decide), dispatch_options{},
                            std::forward<Token>(token));
@@ -239,7 +237,7 @@ class runtime {
   /// });
   /// auto at = co_await rt.state_of<bank::account>("acc-1", boost::asio::use_awaitable);
   /// ```
-  template <aggregate A, class Token>
+  template <checked_aggregate A, class Token>
   auto state_of(std::string_view id, Token&& token) {
     using value = state_at<typename A::state>;
     return boost::asio::async_initiate<Token, detail::completion_signature<Token, value>>(
@@ -272,7 +270,7 @@ class runtime {
   /// `state_of` for a thread that may block: waits for the answer. From a
   /// thread of the runtime's pool it would wait for work that thread has to
   /// do, so there it refuses with `errc::invalid_argument`: use the token form.
-  template <aggregate A>
+  template <checked_aggregate A>
   result<state_at<typename A::state>> state_of(std::string_view id) {
     if (core_->executor().running_in_this_thread())
       return error{errc::invalid_argument,
@@ -285,7 +283,7 @@ class runtime {
   }
 
   /// True when aggregate `A` with id `id` has a live instance.
-  template <aggregate A>
+  template <checked_aggregate A>
   [[nodiscard]] bool is_live(std::string_view id) {
     const stream_id stream = stream_of<A>(id);
     auto& p = core_->partition_of(stream.view());
@@ -330,7 +328,7 @@ class runtime {
 
   /// Reads `A`'s state with id `id` on its strand (see `state_of`) and
   /// calls `done(result)` there, or at once when refused.
-  template <aggregate A, class Done>
+  template <checked_aggregate A, class Done>
   void read_state(std::string_view id, Done done) {
     if (id.empty())
       return done(
@@ -360,7 +358,7 @@ class runtime {
 
   /// The live instance of `stream`, created when there is none, with its
   /// pending count raised (so it is not passivated under the command).
-  template <aggregate A>
+  template <checked_aggregate A>
   result<std::shared_ptr<detail::instance<A>>> acquire(const stream_id& stream) {
     auto& p = core_->partition_of(stream.view());
     std::lock_guard lock(p.mutex);

@@ -19,7 +19,7 @@ namespace factum {
 /// ```
 /// factum::send<bank::account>{"acc-2", bank::deposit{50}}
 /// ```
-template <aggregate A>
+template <checked_aggregate A>
 struct send {
   using aggregate = A;
   std::string id;

@@ -39,11 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include <factum/core/detail/json_text.hpp>
-
-namespace factum {
-template <class T>
-struct type_tag;
-}  // namespace factum
+#include <factum/core/type_tag.hpp>
 
 namespace factum::detail {
 

@@ -27,7 +27,7 @@ struct execute_command {
   typename A::command cmd;
 
   decisions<A> operator()(const typename A::state& s) const {
-    return decisions<A>{A::execute(s, cmd)};
+    return decisions<A>{factum::decide<A>(s, cmd)};
   }
 };
 
@@ -424,7 +424,7 @@ class command : public answer_base, public commit_waiter, public queued {
           using A = aggregate_at<I>;
           state_at<typename A::state> at{*std::get<I>(states_), versions_[I]};
           for (const auto& e : std::get<I>(decided_))
-            A::apply(at.state, e);
+            factum::evolve<A>(at.state, e);
           at.version += std::get<I>(decided_).size();
           return at;
         }()...};

@@ -110,7 +110,7 @@ class instance final : public instance_base {
     }
     try {
       for (const auto& e : events)
-        A::apply(state_, e);
+        factum::evolve<A>(state_, e);
     } catch (...) {
       loaded_ = false;
       throw;
@@ -198,7 +198,7 @@ class instance final : public instance_base {
         return;
       }
       try {
-        A::apply(state_, *event);
+        factum::evolve<A>(state_, *event);
       } catch (...) {
         failed = error{errc::domain_exception, "apply threw on '" + stream_.str() + "' version " +
                                                    std::to_string(e.version) + ": " +

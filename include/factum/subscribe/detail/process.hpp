@@ -143,9 +143,14 @@ class process_subscriber final : public store_checkpointed {
         if (r.id != uuid::named(key_of(input, "rejected"))) return;
         try {
           const auto j = nlohmann::json::parse(r.data);
-          out.refused = refusal{j.at("command").get<std::size_t>(),
-                                error{rejection_error(j.at("code").get<std::string>()),
-                                      j.at("message").get<std::string>()}};
+          const auto code = j.at("code").get<std::string>();
+          out.refused =
+              refusal{j.at("command").get<std::size_t>(),
+                      error{j.contains("category")
+                                ? detail::restore_rejection(j.at("category").get<std::string>(),
+                                                            j.at("value").get<int>(), code)
+                                : rejection_error(code),
+                            j.at("message").get<std::string>()}};
         } catch (const std::exception& x) {
           failed =
               error{errc::malformed_event, "refusal record at " + stream.str() + ": " + x.what()};
@@ -219,9 +224,12 @@ class process_subscriber final : public store_checkpointed {
     event_data d;
     d.id = uuid::named(key(cause, "rejected"));
     d.type = std::string(rejected_type);
-    d.data =
-        nlohmann::json{{"command", i}, {"code", why.code().message()}, {"message", why.message()}}
-            .dump();
+    nlohmann::json j{{"command", i}, {"code", why.code().message()}, {"message", why.message()}};
+    if (why.code().category() != domain_category()) {  // a typed rejection: kept as itself
+      j["category"] = why.code().category().name();
+      j["value"] = why.code().value();
+    }
+    d.data = j.dump();
     auto r = rc_.store().append(stream,
                                 process.version == 0 ? expected_version::no_stream()
                                                      : expected_version::exact(process.version),
