@@ -126,6 +126,19 @@ concept registered_event = requires {
 };
 
 namespace detail {
+/// Fails to compile, naming `E` in the message's context, when `E` is not
+/// registered.
+template <class E>
+constexpr bool check_registered() {
+  static_assert(registered_event<E>,
+                "factum event: a type (E, named in this message's context) is not registered: "
+                "add FACTUM_EVENT(type, \"Name\", version, fields...) after its definition, in "
+                "its namespace");
+  return registered_event<E>;
+}
+}  // namespace detail
+
+namespace detail {
 template <class Fields>
 struct all_plain;
 template <class... T, class... M>
@@ -181,9 +194,7 @@ class codec;
 template <class... Es>
 class codec<std::variant<Es...>> {
   static_assert(sizeof...(Es) > 0, "a codec needs at least one event type");
-  static_assert((registered_event<Es> && ...),
-                "every alternative of the event variant must be registered with FACTUM_EVENT "
-                "(a name, a schema version and a JSON mapping)");
+  static_assert((detail::check_registered<Es>() && ...));
 
  public:
   using event = std::variant<Es...>;

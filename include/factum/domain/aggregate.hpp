@@ -139,14 +139,6 @@ concept aggregate = has_category<A> && has_event_variant<A> && has_command_type<
     has_state<A> && has_execute<A> && has_apply<A>;
 
 namespace detail {
-template <class E>
-constexpr bool check_event() {
-  static_assert(registered_event<E>,
-                "factum aggregate: an event type (E, named in this message's context) is not "
-                "registered: add FACTUM_EVENT(type, \"Name\", version, fields...) after its "
-                "definition, in its namespace");
-  return registered_event<E>;
-}
 template <class A, class C>
 constexpr bool check_decide() {
   static_assert(
@@ -182,7 +174,7 @@ template <class T>
 using alternative_pointers = typename pointers<typename alternatives<T>::type>::type;
 template <class... Es>
 constexpr bool check_events(std::tuple<Es*...>) {
-  return (check_event<Es>() && ...);
+  return (check_registered<Es>() && ...);
 }
 }  // namespace detail
 

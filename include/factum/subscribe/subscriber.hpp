@@ -31,8 +31,7 @@ namespace factum {
 template <class... Es>
 struct events {
   static_assert(sizeof...(Es) > 0, "factum::events needs at least one event type");
-  static_assert((registered_event<Es> && ...),
-                "every type in factum::events<...> must be registered with FACTUM_EVENT");
+  static_assert((detail::check_registered<Es>() && ...));
   using variant = std::variant<Es...>;
   /// Their stored names, older names (renamed types) included.
   [[nodiscard]] static std::vector<std::string> names() {
