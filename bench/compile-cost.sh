@@ -8,6 +8,9 @@
 #   compile.domain_only.cpu       the four aggregates' domain headers, a trivial main
 #   compile.given_when_then.cpu   the same plus ten given/when/then cases;
 #                                 baseline compile.domain_only.cpu, goal ratio <= 2
+#   compile.codecs.cpu            the one TU that compiles the four aggregates'
+#                                 codecs (FACTUM_INSTANTIATE_CODEC), which the
+#                                 headers declare with FACTUM_EXTERN_CODEC
 #   compile.app.cpu               a runtime on SQLite, a projection and a process
 #                                 manager (-c only); goal <= 20 s
 #   compile.<tu>.rss              peak resident memory of the compiler, in bytes;
@@ -17,8 +20,12 @@
 # every TU in turn so that a busy moment of the machine hits all of them.
 #
 #   bench/compile-cost.sh                       # all TUs, 3 rounds
-#   bench/compile-cost.sh --reps 5 --filter gwt # TUs whose name matches the regex
+#   bench/compile-cost.sh --reps 5 --filter given # TUs whose name matches the regex
+#   EXTRA_FLAGS=-DCC_INLINE_CODEC bench/compile-cost.sh   # every TU compiles the
+#                                               # codecs itself (no FACTUM_EXTERN_CODEC)
 #   CXX=g++-12 EXTRA_FLAGS=-ftime-report bench/compile-cost.sh --reps 1
+#   bench/compile-cost.sh --headers             # instead: each header of HEADERS
+#                                               # alone, compile.header.<name>.*
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,11 +34,13 @@ src="$here/compile_cost"
 cxx="${CXX:-g++}"
 reps=3
 filter='.'
+headers=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --reps) reps="$2"; shift 2 ;;
     --filter) filter="$2"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --headers) headers=1; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "compile-cost: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -48,14 +57,30 @@ for dir in ${FACTUM_DEP_INCLUDES:-}; do flags+=(-isystem "$dir"); done
 # shellcheck disable=SC2206 # split on purpose: extra flags for experiments
 extra=(${EXTRA_FLAGS:-})
 
-tus=()
-for tu in domain_only given_when_then app; do
-  if [[ "$tu" =~ $filter ]]; then tus+=("$tu"); fi
-done
-if (( ${#tus[@]} == 0 )); then echo "compile-cost: no TU matches '$filter'" >&2; exit 2; fi
-
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
+
+# With --headers, each header alone in a TU of its own (with an empty main),
+# named after the header: boost/asio.hpp is header.boost_asio. <utility>
+# first, because Boost 1.74's Asio uses std::exchange without including it
+# under C++20 (factum's headers include it before Asio, see docs.asio_once).
+header_list=(${HEADERS:-boost/asio.hpp nlohmann/json.hpp factum/domain.hpp factum/domain/testing.hpp
+  factum/runtime.hpp factum/store/sqlite_store.hpp factum/subscribe.hpp})
+tus=()
+if (( headers )); then
+  src="$out/src"
+  mkdir -p "$src"
+  for h in "${header_list[@]}"; do
+    name="header.$(echo "${h%.hpp}" | tr '/.' '__')"
+    printf '#include <utility>\n#include <%s>\nint main() { return 0; }\n' "$h" >"$src/$name.cpp"
+    if [[ "$name" =~ $filter ]]; then tus+=("$name"); fi
+  done
+else
+  for tu in domain_only given_when_then codecs app; do
+    if [[ "$tu" =~ $filter ]]; then tus+=("$tu"); fi
+  done
+fi
+if (( ${#tus[@]} == 0 )); then echo "compile-cost: no TU matches '$filter'" >&2; exit 2; fi
 
 # One compile: appends "cpu_seconds peak_kb" to $out/<tu>.
 measure() {
@@ -109,6 +134,10 @@ for tu in "${tus[@]}"; do
         printf '{"name":"compile.given_when_then.cpu","value":%s,"unit":"s","baseline_name":null,"baseline":null,"params":%s}\n' \
           "$c" "$(params ',"cases":10,"aggregates":4')"
       fi
+      ;;
+    codecs)
+      printf '{"name":"compile.codecs.cpu","value":%s,"unit":"s","baseline_name":null,"baseline":null,"params":%s}\n' \
+        "$c" "$(params ',"codecs":4')"
       ;;
     app)
       ok="$(awk -v s="$c" 'BEGIN { print (s <= 20 ? "true" : "false") }')"

@@ -73,3 +73,9 @@ struct account {
 static_assert(factum::aggregate<account>);
 
 }  // namespace cc
+
+// The codecs are compiled once, in codecs.cpp (see FACTUM_EXTERN_CODEC);
+// -DCC_INLINE_CODEC compiles them in every TU, as without the macro.
+#ifndef CC_INLINE_CODEC
+FACTUM_EXTERN_CODEC(cc::account::event)
+#endif

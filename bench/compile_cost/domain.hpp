@@ -159,7 +159,9 @@ struct stock_reserved {
 FACTUM_EVENT(stock_reserved, "StockReserved", 1, quantity, order)
 struct item_retired {};
 FACTUM_EVENT_NAME(item_retired, "ItemRetired", 1)
-inline void to_json(factum::json& j, const item_retired&) { j = factum::json::object(); }
+inline void to_json(factum::json& j, const item_retired&) {
+  j = factum::json::object();
+}
 inline void from_json(const factum::json&, item_retired&) {}
 
 struct register_item {
@@ -217,3 +219,11 @@ struct stock_item {
 static_assert(factum::aggregate<stock_item>);
 
 }  // namespace cc
+
+// The codecs are compiled once, in codecs.cpp (see FACTUM_EXTERN_CODEC);
+// -DCC_INLINE_CODEC compiles them in every TU, as without the macro.
+#ifndef CC_INLINE_CODEC
+FACTUM_EXTERN_CODEC(cc::transfer::event)
+FACTUM_EXTERN_CODEC(cc::cart::event)
+FACTUM_EXTERN_CODEC(cc::stock_item::event)
+#endif
