@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -227,28 +228,17 @@ class codec<std::variant<Es...>> {
     d.metadata = std::move(meta);
     return d;
   }
-  [[nodiscard]] static event_data encode(const event& e, factum::metadata meta = {}) {
-    return std::visit([&](const auto& alt) { return encode(alt, std::move(meta)); }, e);
-  }
+  [[nodiscard]] static event_data encode(const event& e, factum::metadata meta = {});
 
   /// The C++ event of a stored one; `errc::unknown_event_type` for a name
   /// this codec does not know, `errc::malformed_event` for text that is not
   /// JSON, `errc::decode_failed` when the JSON does not fit
   /// (all name the event's global position).
-  [[nodiscard]] static result<event> decode(const recorded_event& r) {
-    return decode(r.type, r.schema_version, r.data, r.global_position);
-  }
+  [[nodiscard]] static result<event> decode(const recorded_event& r);
 
   [[nodiscard]] static result<event> decode(std::string_view type, std::uint32_t schema_version,
                                             std::string_view data,
-                                            std::uint64_t global_position = 0) {
-    std::optional<result<event>> out;
-    if ((try_decode<Es>(type, schema_version, data, global_position, out) || ...))
-      return std::move(*out);
-    error unknown{errc::unknown_event_type, where(type, global_position)};
-    if (global_position != 0) unknown.position = global_position;
-    return unknown;
-  }
+                                            std::uint64_t global_position = 0);
 
  private:
   /// The data's DOM, or a discarded one when it is not JSON by the store's
@@ -348,4 +338,51 @@ class codec<std::variant<Es...>> {
   }
 };
 
+// Defined outside the class, so not inline: a translation unit that sees
+// FACTUM_EXTERN_CODEC for the variant calls them without instantiating them.
+
+template <class... Es>
+event_data codec<std::variant<Es...>>::encode(const event& e, factum::metadata meta) {
+  return std::visit([&](const auto& alt) { return encode(alt, std::move(meta)); }, e);
+}
+
+template <class... Es>
+result<std::variant<Es...>> codec<std::variant<Es...>>::decode(const recorded_event& r) {
+  return decode(r.type, r.schema_version, r.data, r.global_position);
+}
+
+template <class... Es>
+result<std::variant<Es...>> codec<std::variant<Es...>>::decode(std::string_view type,
+                                                               std::uint32_t schema_version,
+                                                               std::string_view data,
+                                                               std::uint64_t global_position) {
+  std::optional<result<event>> out;
+  if ((try_decode<Es>(type, schema_version, data, global_position, out) || ...))
+    return std::move(*out);
+  error unknown{errc::unknown_event_type, where(type, global_position)};
+  if (global_position != 0) unknown.position = global_position;
+  return unknown;
+}
+
 }  // namespace factum
+
+/// Compiles the codec of an event variant in one translation unit instead of
+/// every one that uses it. Encoding and decoding all of an aggregate's events
+/// (JSON parsing, the checked field conversions, the upcasters) is the
+/// largest part of compiling a given/when/then test or an aggregate's
+/// runtime code; with these, a TU pays for it only when it instantiates it.
+/// At global scope, in the header that defines the aggregate:
+/// ```
+/// FACTUM_EXTERN_CODEC(bank::account::event)
+/// ```
+/// and in exactly one .cpp of the program (linked with what includes the header):
+/// ```
+/// FACTUM_INSTANTIATE_CODEC(bank::account::event)
+/// ```
+/// Without them every TU compiles the codec itself, as before; the behaviour
+/// is the same either way. Only `encode(const event&)` and the `decode`
+/// overloads are compiled once: encoding one alternative directly
+/// (`codec.encode(money_deposited{5})`) is still instantiated where it is used.
+#define FACTUM_EXTERN_CODEC(...) extern template class ::factum::codec<__VA_ARGS__>;
+/// See FACTUM_EXTERN_CODEC.
+#define FACTUM_INSTANTIATE_CODEC(...) template class ::factum::codec<__VA_ARGS__>;

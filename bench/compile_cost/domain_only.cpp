@@ -1,0 +1,6 @@
+// compile-cost baseline: the four aggregates' domain headers and nothing else.
+#include "domain.hpp"
+
+int main() {
+  return 0;
+}
