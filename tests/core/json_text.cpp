@@ -31,7 +31,7 @@ FACTUM_EVENT(tags_set, "TagsSet", 1, tags, weight)
 
 using namespace json_text_test;
 using event = std::variant<profile_changed, tags_set>;
-using codec = factum::codec<event>;
+using text_codec = factum::codec<event>;
 using factum::json;
 
 static_assert(factum::plain_event<profile_changed>);
@@ -255,12 +255,12 @@ TEST_CASE("the JSON validator is stricter than nlohmann on depth, BOM and NUL", 
 
 TEST_CASE("plain events encode directly, like nlohmann would", "[core][json]") {
   const profile_changed p{"Zo\xC3\xAB \"Z\" \\ \n\t\x01", -7, 18446744073709551615ull, true};
-  const auto d = codec::encode(p);
+  const auto d = text_codec::encode(p);
   CHECK(json::parse(d.data) == json(p));
-  CHECK(codec::decode(d.type, d.schema_version, d.data).value() == event{p});
+  CHECK(text_codec::decode(d.type, d.schema_version, d.data).value() == event{p});
 
   const profile_changed bad_utf8{"\xC3\x28", 1, 2, false};  // replaced, never thrown
-  const auto r = codec::encode(bad_utf8);
+  const auto r = text_codec::encode(bad_utf8);
   CHECK(factum::detail::is_valid_json(r.data));
 }
 
@@ -274,7 +274,7 @@ TEST_CASE("plain events decode any JSON spelling, with nlohmann's results", "[co
            R"({"name":"ann","age":41,"visits":3,"active":true,"x":[1]})",  // extra key
        }) {
     INFO(text);
-    auto e = codec::decode("ProfileChanged", 1, text);
+    auto e = text_codec::decode("ProfileChanged", 1, text);
     REQUIRE(e);
     CHECK(*e == event{expected});
   }
@@ -283,11 +283,11 @@ TEST_CASE("plain events decode any JSON spelling, with nlohmann's results", "[co
            R"({"name":"ann","age":"41","visits":3,"active":true})",  // wrong type
        }) {
     INFO(text);
-    auto e = codec::decode("ProfileChanged", 1, text);
+    auto e = text_codec::decode("ProfileChanged", 1, text);
     REQUIRE_FALSE(e);
     CHECK(e.error().code() == factum::errc::decode_failed);
   }
-  auto broken = codec::decode("ProfileChanged", 1, R"({"name":"ann",)", 12);
+  auto broken = text_codec::decode("ProfileChanged", 1, R"({"name":"ann",)", 12);
   REQUIRE_FALSE(broken);
   CHECK(broken.error().code() == factum::errc::malformed_event);
   CHECK(broken.error().position == 12u);
@@ -295,8 +295,8 @@ TEST_CASE("plain events decode any JSON spelling, with nlohmann's results", "[co
 
 TEST_CASE("events with other fields take nlohmann's path", "[core][json]") {
   const tags_set t{{"a", "b\"c"}, 0.25};
-  const auto d = codec::encode(t);
-  CHECK(codec::decode(d.type, d.schema_version, d.data).value() == event{t});
+  const auto d = text_codec::encode(t);
+  CHECK(text_codec::decode(d.type, d.schema_version, d.data).value() == event{t});
 }
 
 namespace {
@@ -336,7 +336,7 @@ TEST_CASE("the direct path decodes as nlohmann's path does", "[core][json]") {
   }
   for (const auto& text : inputs) {
     INFO(json(text).dump(-1, ' ', true, json::error_handler_t::replace));
-    const auto direct = codec::decode("ProfileChanged", 1, text);
+    const auto direct = text_codec::decode("ProfileChanged", 1, text);
     const auto dom = through_nlohmann(text);
     REQUIRE(bool(direct) == bool(dom));
     if (direct)

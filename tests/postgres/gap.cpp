@@ -19,7 +19,7 @@ using factum_test::pg_cluster;
 
 namespace {
 
-factum::event_data event(const std::string& type) {
+factum::event_data gap_event(const std::string& type) {
   factum::event_data e;
   e.id = factum::uuid::v7();
   e.type = type;
@@ -81,7 +81,7 @@ TEST_CASE(
   factum::postgres_store store{cluster.uri(), {.schema = schema}};
   for (int i = 0; i < 3; ++i)
     REQUIRE(store.append("before-" + std::to_string(i), factum::expected_version::no_stream(),
-                         {event("Before")}));
+                         {gap_event("Before")}));
   reader subscriber{store};
 
   // Node 1: an append in a transaction it does not finish yet (the same
@@ -98,7 +98,7 @@ TEST_CASE(
 
   // Node 2: a later append. It waits for node 1's transaction.
   auto later = std::async(std::launch::async, [&] {
-    return store.append("later-1", factum::expected_version::no_stream(), {event("Later")});
+    return store.append("later-1", factum::expected_version::no_stream(), {gap_event("Later")});
   });
   CHECK(later.wait_for(500ms) == std::future_status::timeout);
   CHECK(store.head().value().global() == 3);

@@ -59,7 +59,7 @@ result<void> add(sql& db, std::string_view id, std::int64_t amount) {
 }
 
 /// Runs SQL on the file through a separate raw connection; false on error.
-bool raw_sql(const std::filesystem::path& file, const std::string& statement) {
+bool exec_sql(const std::filesystem::path& file, const std::string& statement) {
   sqlite3* db = nullptr;
   sqlite3_open(file.c_str(), &db);
   sqlite3_busy_timeout(db, 5000);
@@ -354,7 +354,7 @@ TEST_CASE("read model: a corrupt checkpoint text is storage_corrupt", "[sqlite][
   const auto file = dir / "rm.db";
   auto model = open_model(file);
   REQUIRE(model.commit("balances", position::at(1), [](sql&) { return result<void>{}; }));
-  REQUIRE(raw_sql(file, "UPDATE read_model_checkpoints SET position = 'twelve'"));
+  REQUIRE(exec_sql(file, "UPDATE read_model_checkpoints SET position = 'twelve'"));
   auto r = model.load_checkpoint("balances");
   REQUIRE_FALSE(r);
   CHECK(r.error().code() == errc::storage_corrupt);
