@@ -155,6 +155,16 @@ struct stringly {
   static void evolve(state&, const unlocked&) {}
 };
 static_assert(factum::check_aggregate<stringly>());
+
+// An enum renumbered since its refusals were stored (v1 had insufficient = 2),
+// its list written by a macro, and two enums that took one category name.
+enum class renumbered { not_open = 1, frozen, insufficient };
+#define LOCKERS_RENUMBERED not_open, frozen, insufficient
+FACTUM_REJECTIONS(renumbered, "test.renumbered", LOCKERS_RENUMBERED)
+enum class twin_a { same = 1 };
+FACTUM_REJECTIONS(twin_a, "test.twins", same)
+enum class twin_b { same = 1 };
+FACTUM_REJECTIONS(twin_b, "test.twins", same)
 }  // namespace lockers
 
 TEST_CASE("an aggregate of per-alternative decide and evolve overloads", "[domain][aggregate]") {
@@ -196,10 +206,20 @@ TEST_CASE("typed rejections: the enum's own category, no shared table", "[domain
         "rejection 42");
   // A stored rejection (category, value, name) comes back as the same code,
   // and as the string code when its category is not in this program.
-  CHECK(factum::detail::restore_rejection("test.locker", 7, "not_locked") ==
+  CHECK(factum::detail::restore_rejection("test.locker", "not_locked") ==
         factum::rejection_error(refused::not_locked));
-  CHECK(factum::detail::restore_rejection("gone.category", 7, "not_locked") ==
+  CHECK(factum::detail::restore_rejection("gone.category", "not_locked") ==
         factum::rejection_error("not_locked"));
+  CHECK(factum::detail::restore_rejection("test.locker", "no_such_code") ==
+        factum::rejection_error("no_such_code"));
+
+  // By name, not by number: a stored (category, 2, "insufficient") is
+  // `insufficient` now, whatever its value.
+  CHECK(factum::detail::restore_rejection("test.renumbered", "insufficient") ==
+        factum::rejection_error(renumbered::insufficient));
+  CHECK(factum::rejection_error(renumbered::frozen).message() == "frozen");  // the macro's names
+  // Two categories of one name: neither is sure, so the string code.
+  CHECK(factum::detail::restore_rejection("test.twins", "same") == factum::rejection_error("same"));
 
   given<locker>({locked{"ann"}}).when(lock{"bob"}).then_reject(refused::locked_already);
   given<locker>().when(unlock{}).then_reject(refused::not_locked);

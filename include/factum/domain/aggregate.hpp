@@ -226,7 +226,8 @@ constexpr bool check_aggregate() {
 
 /// An aggregate, as the constraint of factum's templates: where `A` is not
 /// one, the error is `check_aggregate`'s message, naming what is missing,
-/// not "constraints not satisfied".
+/// not "constraints not satisfied". It is never false (it fails to
+/// compile instead): to ask whether a type is an aggregate, use `aggregate<A>`.
 template <class A>
 concept checked_aggregate = check_aggregate<A>();
 

@@ -70,31 +70,30 @@ class domain_category final : public rejection_category {
   }
 };
 
-/// The categories of FACTUM_REJECTIONS enums, by name, so a rejection
-/// stored as (category, value) comes back as the same error code. There is
-/// one per enum type, so it stays as small as the program's source.
+class enum_rejections;
+
+/// The categories of FACTUM_REJECTIONS enums, so a rejection stored by its
+/// category's name and its code's name comes back as the same error code.
+/// There is one per enum type, so it stays as small as the program's source.
 class rejection_categories {
  public:
   static rejection_categories& instance() {
     static rejection_categories all;
     return all;
   }
-  void add(const rejection_category& c) {
+  void add(const enum_rejections& c) {
     std::lock_guard lock(mutex_);
     for (const auto* known : list_)
       if (known == &c) return;
     list_.push_back(&c);
   }
-  [[nodiscard]] const rejection_category* find(std::string_view name) const {
-    std::lock_guard lock(mutex_);
-    for (const auto* c : list_)
-      if (name == c->name()) return c;
-    return nullptr;
-  }
+  /// The error code named `code` in the category named `category`: none
+  /// when no category, or more than one, of that name knows that code.
+  [[nodiscard]] std::error_code find(std::string_view category, std::string_view code) const;
 
  private:
   mutable std::mutex mutex_;
-  std::vector<const rejection_category*> list_;
+  std::vector<const enum_rejections*> list_;
 };
 
 /// The category of one FACTUM_REJECTIONS enum: its name is the one given to
@@ -122,26 +121,60 @@ class enum_rejections final : public rejection_category {
       if (value == ev) return name;
     return "rejection " + std::to_string(ev);
   }
+  /// The value of the enumerator named `code`, or 0.
+  [[nodiscard]] int value_of(std::string_view code) const noexcept {
+    for (const auto& [value, name] : names_)
+      if (name == code) return value;
+    return 0;
+  }
 
  private:
   const char* name_;
   std::vector<std::pair<int, std::string>> names_;
 };
 
+inline std::error_code rejection_categories::find(std::string_view category,
+                                                  std::string_view code) const {
+  std::lock_guard lock(mutex_);
+  std::error_code found;
+  for (const auto* c : list_) {
+    if (category != c->name()) continue;
+    const int value = c->value_of(code);
+    if (value == 0) continue;
+    if (found) return {};  // two enums of one name: neither is sure
+    found = {value, *c};
+  }
+  return found;
+}
+
+/// The number of plain names in FACTUM_REJECTIONS's list, as the
+/// preprocessor wrote it ("a, b, c"); 0 when one is qualified ("e::a").
+constexpr std::size_t count_names(std::string_view names) {
+  std::size_t n = names.empty() ? 0 : 1;
+  for (char c : names) {
+    if (c == ':') return 0;
+    n += c == ',' ? 1 : 0;
+  }
+  return n;
+}
+
 template <class E, std::size_t N>
 constexpr bool valid_rejections(const std::array<E, N>& values) {
   for (std::size_t i = 0; i < N; ++i) {
-    if (static_cast<int>(values[i]) == 0) return false;
+    const auto v = static_cast<std::underlying_type_t<E>>(values[i]);
+    if (v == 0 || static_cast<long long>(v) > 2147483647LL || static_cast<long long>(v) < 0)
+      return false;
     for (std::size_t j = 0; j < i; ++j)
       if (values[j] == values[i]) return false;
   }
   return N > 0;
 }
 
+}  // namespace detail
+
 #define FACTUM_DETAIL_CAT2(a, b) a##b
 #define FACTUM_DETAIL_CAT(a, b) FACTUM_DETAIL_CAT2(a, b)
-
-}  // namespace detail
+#define FACTUM_DETAIL_STR(...) #__VA_ARGS__
 
 /// Declares an enum of the user's as rejection codes, in the enum's own
 /// namespace, after its definition: its category's name (unique in the
@@ -166,12 +199,16 @@ constexpr bool valid_rejections(const std::array<E, N>& values) {
   }                                                                                             \
   static_assert(                                                                                \
       ::factum::detail::valid_rejections(factum_rejection_values(::factum::type_tag<Enum>{})),  \
-      "FACTUM_REJECTIONS: every enumerator is listed once and none is 0 (an std::error_code "   \
-      "of 0 means success)");                                                                   \
+      "FACTUM_REJECTIONS: no two enumerators share a value, none is 0 (an std::error_code of "  \
+      "0 means success), and each is a positive int");                                          \
+  static_assert(::factum::detail::count_names(FACTUM_DETAIL_STR(__VA_ARGS__)) ==                \
+                    factum_rejection_values(::factum::type_tag<Enum>{}).size(),                 \
+                "FACTUM_REJECTIONS: list the enumerators by their plain names");                \
   [[maybe_unused]] inline const ::factum::rejection_category& factum_rejection_category(        \
       ::factum::type_tag<Enum>) {                                                               \
     static const ::factum::detail::enum_rejections factum_category(                             \
-        Name, factum_rejection_values(::factum::type_tag<Enum>{}), #__VA_ARGS__);               \
+        Name, factum_rejection_values(::factum::type_tag<Enum>{}),                              \
+        FACTUM_DETAIL_STR(__VA_ARGS__));                                                        \
     return factum_category;                                                                     \
   }                                                                                             \
   [[maybe_unused]] inline ::std::error_code make_error_code(Enum factum_e) {                    \
@@ -187,6 +224,15 @@ concept rejection_enum = std::is_enum_v<E> && requires(E e) {
   { factum_rejection_category(type_tag<E>{}) } -> std::same_as<const rejection_category&>;
   { make_error_code(e) } -> std::same_as<std::error_code>;
 };
+
+/// An enum without FACTUM_REJECTIONS where its name is looked up.
+template <class E>
+requires(std::is_enum_v<E> && !rejection_enum<E>) rejection reject(E, std::string = {}) {
+  static_assert(rejection_enum<E>,
+                "factum::reject(enum): declare the enum's codes with FACTUM_REJECTIONS(enum, "
+                "\"category name\", enumerators...) in the enum's own namespace");
+  return {};
+}
 
 /// A typed rejection, for `return factum::reject(account_rejected::not_open, "...");`:
 /// its `code` is the enumerator's name, its `typed_code` the enum's error code.
@@ -235,12 +281,13 @@ template <rejection_enum E>
 }
 
 namespace detail {
-/// A rejection's error code as stored (its category's name, its value and
-/// its code's name) made again: an enum's when its category is known,
-/// else the string code's.
-[[nodiscard]] inline std::error_code restore_rejection(std::string_view category, int value,
+/// A rejection's error code as stored (its category's name and its code's
+/// name) made again: the enum's, by the enumerator's name (so renumbering
+/// the enum changes nothing stored), when one category of that name in
+/// this program knows the name; else the string code's.
+[[nodiscard]] inline std::error_code restore_rejection(std::string_view category,
                                                        std::string_view code) {
-  if (const auto* c = rejection_categories::instance().find(category)) return {value, *c};
+  if (auto ec = rejection_categories::instance().find(category, code)) return ec;
   return rejection_error(code);
 }
 }  // namespace detail

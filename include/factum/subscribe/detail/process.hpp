@@ -144,13 +144,12 @@ class process_subscriber final : public store_checkpointed {
         try {
           const auto j = nlohmann::json::parse(r.data);
           const auto code = j.at("code").get<std::string>();
-          out.refused =
-              refusal{j.at("command").get<std::size_t>(),
-                      error{j.contains("category")
-                                ? detail::restore_rejection(j.at("category").get<std::string>(),
-                                                            j.at("value").get<int>(), code)
-                                : rejection_error(code),
-                            j.at("message").get<std::string>()}};
+          out.refused = refusal{
+              j.at("command").get<std::size_t>(),
+              error{j.contains("category")
+                        ? detail::restore_rejection(j.at("category").get<std::string>(), code)
+                        : rejection_error(code),
+                    j.at("message").get<std::string>()}};
         } catch (const std::exception& x) {
           failed =
               error{errc::malformed_event, "refusal record at " + stream.str() + ": " + x.what()};
