@@ -137,9 +137,7 @@ constexpr bool check_registered() {
                 "its namespace");
   return registered_event<E>;
 }
-}  // namespace detail
 
-namespace detail {
 template <class Fields>
 struct all_plain;
 template <class... T, class... M>

@@ -17,30 +17,32 @@ struct is_variant : std::false_type {};
 template <class... Ts>
 struct is_variant<std::variant<Ts...>> : std::true_type {};
 
+/// Types as a value, so a function can take them as a pack.
+template <class... Ts>
+struct type_list {};
+
 /// The alternatives of a variant, or the type itself: what `decide` and
 /// `evolve` overloads are written for.
 template <class T>
 struct alternatives {
-  using type = std::tuple<T>;
+  using type = type_list<T>;
 };
 template <class... Ts>
 struct alternatives<std::variant<Ts...>> {
-  using type = std::tuple<Ts...>;
+  using type = type_list<Ts...>;
 };
+template <class T>
+inline constexpr typename alternatives<T>::type alternatives_of{};
+
 template <class T, template <class> class Pred>
 struct all_of;
 template <class... Ts, template <class> class Pred>
-struct all_of<std::tuple<Ts...>, Pred> : std::bool_constant<(Pred<Ts>::value && ...)> {};
+struct all_of<type_list<Ts...>, Pred> : std::bool_constant<(Pred<Ts>::value && ...)> {};
 
-/// Named for the diagnostic: where a concept fails on it, the compiler
-/// prints "event_registered_with_FACTUM_EVENT<the type>".
-template <class E>
-struct event_registered_with_FACTUM_EVENT : std::bool_constant<registered_event<E>> {};
 template <class T>
 struct all_registered : std::false_type {};
 template <class... Ts>
-struct all_registered<std::variant<Ts...>>
-    : std::bool_constant<(event_registered_with_FACTUM_EVENT<Ts>::value && ...)> {};
+struct all_registered<std::variant<Ts...>> : std::bool_constant<(registered_event<Ts> && ...)> {};
 }  // namespace detail
 
 /// The pieces of an aggregate, one concept each, so an error names the missing one.
@@ -157,23 +159,15 @@ constexpr bool check_evolve() {
   return evolves<A, E>;
 }
 template <class A, class... Cs>
-constexpr bool check_decides(std::tuple<Cs*...>) {
+constexpr bool check_decides(type_list<Cs...>) {
   return (check_decide<A, Cs>() && ...);
 }
 template <class A, class... Es>
-constexpr bool check_evolves(std::tuple<Es*...>) {
+constexpr bool check_evolves(type_list<Es...>) {
   return (check_evolve<A, Es>() && ...);
 }
-template <class T>
-struct pointers;
-template <class... Ts>
-struct pointers<std::tuple<Ts...>> {
-  using type = std::tuple<Ts*...>;
-};
-template <class T>
-using alternative_pointers = typename pointers<typename alternatives<T>::type>::type;
 template <class... Es>
-constexpr bool check_events(std::tuple<Es*...>) {
+constexpr bool check_events(type_list<Es...>) {
   return (check_registered<Es>() && ...);
 }
 }  // namespace detail
@@ -194,7 +188,7 @@ constexpr bool check_aggregate() {
     static_assert(detail::is_variant<typename A::event>::value,
                   "factum aggregate: `event` must be a std::variant<...> of event types");
     if constexpr (detail::is_variant<typename A::event>::value)
-      detail::check_events(detail::alternative_pointers<typename A::event>{});
+      detail::check_events(detail::alternatives_of<typename A::event>);
   } else {
     static_assert(has_event_variant<A>,
                   "factum aggregate: missing `using event = std::variant<...>;` whose every "
@@ -210,7 +204,7 @@ constexpr bool check_aggregate() {
                       "factum aggregate: `execute` must be `static factum::decision<event> "
                       "execute(const state&, const command&);`");
       else
-        detail::check_decides<A>(detail::alternative_pointers<typename A::command>{});
+        detail::check_decides<A>(detail::alternatives_of<typename A::command>);
     }
     if constexpr (!detail::own_apply<A>) {
       if constexpr (requires { &A::apply; })
@@ -218,7 +212,7 @@ constexpr bool check_aggregate() {
                       "factum aggregate: `apply` must be `static void apply(state&, const "
                       "event&);`");
       else
-        detail::check_evolves<A>(detail::alternative_pointers<typename A::event>{});
+        detail::check_evolves<A>(detail::alternatives_of<typename A::event>);
     }
   }
   return aggregate<A>;

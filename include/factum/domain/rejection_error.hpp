@@ -220,9 +220,8 @@ constexpr bool valid_rejections(const std::array<E, N>& values) {
 
 /// An enum declared with FACTUM_REJECTIONS.
 template <class E>
-concept rejection_enum = std::is_enum_v<E> && requires(E e) {
+concept rejection_enum = std::is_enum_v<E> && requires {
   { factum_rejection_category(type_tag<E>{}) } -> std::same_as<const rejection_category&>;
-  { make_error_code(e) } -> std::same_as<std::error_code>;
 };
 
 /// An enum without FACTUM_REJECTIONS where its name is looked up.

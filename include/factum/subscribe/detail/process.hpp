@@ -143,12 +143,9 @@ class process_subscriber final : public store_checkpointed {
         if (r.id != uuid::named(key_of(input, "rejected"))) return;
         try {
           const auto j = nlohmann::json::parse(r.data);
-          const auto code = j.at("code").get<std::string>();
           out.refused = refusal{
               j.at("command").get<std::size_t>(),
-              error{j.contains("category")
-                        ? detail::restore_rejection(j.at("category").get<std::string>(), code)
-                        : rejection_error(code),
+              error{restore_rejection(j.value("category", ""), j.at("code").get<std::string>()),
                     j.at("message").get<std::string>()}};
         } catch (const std::exception& x) {
           failed =
@@ -223,12 +220,12 @@ class process_subscriber final : public store_checkpointed {
     event_data d;
     d.id = uuid::named(key(cause, "rejected"));
     d.type = std::string(rejected_type);
-    nlohmann::json j{{"command", i}, {"code", why.code().message()}, {"message", why.message()}};
-    if (why.code().category() != domain_category()) {  // a typed rejection: kept as itself
-      j["category"] = why.code().category().name();
-      j["value"] = why.code().value();
-    }
-    d.data = j.dump();
+    // Read back by its category's and its code's names (restore_rejection).
+    d.data = nlohmann::json{{"command", i},
+                            {"category", why.code().category().name()},
+                            {"code", why.code().message()},
+                            {"message", why.message()}}
+                 .dump();
     auto r = rc_.store().append(stream,
                                 process.version == 0 ? expected_version::no_stream()
                                                      : expected_version::exact(process.version),
